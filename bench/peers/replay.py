@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Feedback-loop replay of the corpus through a peer (stdlib only).
+
+The corpus is replayed in a fixed order (sorted by sha1 of the labels.tsv path), the peer
+starting with an EMPTY Bayes. Each message is classified; with corrections on, every
+mistake (ham flagged, spam/phish not flagged) is fed back at once as a correction
+(rspamd: POST /learnham|/learnspam on the controller; SpamAssassin: spamc -L ham|spam to
+spamd --allow-tell). Correct verdicts are not learned (train-on-error), as an admin
+correcting only what users report would do. With corrections off nothing is ever learned.
+
+  python3 replay.py --peer rspamd            # both modes
+  python3 replay.py --peer sa --modes feedback,static
+
+Writes results/replay-{peer}.tsv: one row per block of 500 messages and mode
+(errors, ham FP, spam/phish missed, learned so far) and results/replay-{peer}.md.
+Both peers need >= 200 learned ham AND 200 learned spam before their Bayes says
+anything (rspamd min_learns, SpamAssassin bayes_min_ham_num/bayes_min_spam_num).
+"""
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import peers
+
+BLOCK = 500
+
+
+def run_mode(peer, order, feedback):
+    if peer == "rspamd":
+        peers.stop_rspamd()
+        peers.start_redis()
+        peers.rspamd_reset_bayes()
+        peers.start_rspamd()
+    else:
+        peers.sa_reset_bayes()
+        # one child: the same process learns and scans, strictly in order
+        peers.start_spamd(children=1 if feedback else 2, allow_tell=feedback)
+    verdicts = []
+    learned = {"ham": 0, "spam": 0}
+    learn_fail = 0
+    t0 = time.time()
+
+    def classify(path):
+        f = peers.abspath(path)
+        if peer == "rspamd":
+            with open(f, "rb") as fh:
+                a, s, flagged, _ = peers.rspamd_check(fh.read())
+            return flagged, s, a
+        flagged, s = peers.spamc_check(f)
+        return flagged, s, "spam" if flagged else "ham"
+
+    if feedback:
+        for i, (c, p) in enumerate(order):
+            flagged, s, a = classify(p)
+            wrong = flagged if c == "ham" else not flagged
+            if wrong:
+                spam = c != "ham"
+                if peer == "rspamd":
+                    with open(peers.abspath(p), "rb") as fh:
+                        r = peers.rspamd_learn(fh.read(), spam)
+                    ok = r.get("success", False)
+                else:
+                    rc, out = peers.spamc_learn(peers.abspath(p), spam)
+                    ok = rc == 0
+                if ok:
+                    learned["spam" if spam else "ham"] += 1
+                else:
+                    learn_fail += 1
+            verdicts.append((c, p, flagged, s, a, learned["ham"], learned["spam"]))
+            if (i + 1) % 1000 == 0:
+                print("%s feedback %d/%d %.0fs learned=%s" % (peer, i + 1, len(order), time.time() - t0, learned), flush=True)
+    else:
+        # nothing is learned, so order does not matter: scan 2 at a time
+        with ThreadPoolExecutor(2) as ex:
+            for (c, p), (flagged, s, a) in zip(order, ex.map(lambda cp: classify(cp[1]), order)):
+                verdicts.append((c, p, flagged, s, a, 0, 0))
+    if peer == "sa":
+        peers.stop_spamd()
+    return verdicts, {"seconds": time.time() - t0, "learned": learned, "learn_failed": learn_fail}
+
+
+def blocks(verdicts):
+    out = []
+    for b in range(0, len(verdicts), BLOCK):
+        part = verdicts[b:b + BLOCK]
+        row = {"block": b // BLOCK, "first": b, "n": len(part)}
+        for cls in ("ham", "spam", "phish"):
+            xs = [v for v in part if v[0] == cls]
+            row[cls] = len(xs)
+            row[cls + "_wrong"] = sum(1 for v in xs if (v[2] if cls == "ham" else not v[2]))
+        row["errors"] = row["ham_wrong"] + row["spam_wrong"] + row["phish_wrong"]
+        row["learned_ham"], row["learned_spam"] = part[-1][5], part[-1][6]
+        out.append(row)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--peer", choices=("rspamd", "sa"), required=True)
+    ap.add_argument("--modes", default="feedback,static")
+    ap.add_argument("--limit", type=int, default=0, help="replay only the first N (testing)")
+    a = ap.parse_args()
+    order = peers.sha1_order(peers.load_labels())
+    if a.limit:
+        order = order[:a.limit]
+    os.makedirs(peers.RESULTS, exist_ok=True)
+    meta_fn = os.path.join(peers.RESULTS, "replay-%s.json" % a.peer)
+    meta = json.load(open(meta_fn)) if os.path.exists(meta_fn) else {}
+    meta.setdefault("modes", {})
+    for mode in a.modes.split(","):
+        v, info = run_mode(a.peer, order, mode == "feedback")
+        info["blocks"] = blocks(v)
+        info["total_errors"] = sum(r["errors"] for r in info["blocks"])
+        info["n"] = len(v)
+        meta["modes"][mode] = info
+        with open(os.path.join(peers.RESULTS, "replay-%s-%s-messages.tsv" % (a.peer, mode)), "w") as f:
+            f.write("seq\tpath\tclass\tflagged\tscore\taction\tlearned_ham\tlearned_spam\n")
+            for i, (c, p, fl, s, act, lh, ls) in enumerate(v):
+                f.write("%d\t%s\t%s\t%d\t%.2f\t%s\t%d\t%d\n" % (i, p, c, fl, s, act, lh, ls))
+        print("%s %s: %d errors / %d in %.0fs" % (a.peer, mode, info["total_errors"], len(v), info["seconds"]), flush=True)
+    meta["machine"] = peers.machine_info()
+    meta["order"] = "sorted by sha1(path as in labels.tsv)"
+    meta["commands"] = peers.COMMANDS
+    json.dump(meta, open(meta_fn, "w"), indent=1)
+    if a.peer == "rspamd":
+        peers.stop_rspamd()
+    # TSV: one row per block and mode
+    cols = ["mode", "block", "first", "n", "errors", "error_rate", "ham", "ham_wrong", "spam",
+            "spam_wrong", "phish", "phish_wrong", "learned_ham", "learned_spam"]
+    with open(os.path.join(peers.RESULTS, "replay-%s.tsv" % a.peer), "w") as f:
+        f.write("\t".join(cols) + "\n")
+        for mode in ("feedback", "static"):
+            for r in meta["modes"].get(mode, {}).get("blocks", []):
+                r = dict(r, mode=mode, error_rate="%.4f" % (r["errors"] / r["n"]))
+                f.write("\t".join(str(r[c]) for c in cols) + "\n")
+    # markdown view
+    name = "rspamd" if a.peer == "rspamd" else "SpamAssassin"
+    md = ["# Feedback-loop replay: %s" % name, "",
+          "Order: sorted by sha1(path); peer starts with an empty Bayes. `feedback` = every "
+          "mistake is learned at once (train-on-error); `static` = corrections off. Error = ham "
+          "flagged, or spam/phish not flagged. Blocks of %d messages." % BLOCK, ""]
+    modes = [m for m in ("feedback", "static") if m in meta["modes"]]
+    md.append("| block | " + " | ".join("%s errors (ham FP / spam missed / phish missed)" % m for m in modes) + " | learned ham/spam (feedback) |")
+    md.append("|---|" + "---|" * len(modes) + "---|")
+    nb = max(len(meta["modes"][m]["blocks"]) for m in modes)
+    for i in range(nb):
+        cells = []
+        for m in modes:
+            r = meta["modes"][m]["blocks"][i]
+            cells.append("%.1f%% (%d/%d; %d/%d, %d/%d, %d/%d)" % (
+                100.0 * r["errors"] / r["n"], r["errors"], r["n"], r["ham_wrong"], r["ham"],
+                r["spam_wrong"], r["spam"], r["phish_wrong"], r["phish"]))
+        fb = meta["modes"].get("feedback", {}).get("blocks", [])
+        lcell = "%d/%d" % (fb[i]["learned_ham"], fb[i]["learned_spam"]) if i < len(fb) else ""
+        md.append("| %d | %s | %s |" % (i, " | ".join(cells), lcell))
+    md.append("")
+    for m in modes:
+        info = meta["modes"][m]
+        md.append("- %s: %d errors in %d messages (%.2f%%), %.0f s, learned %s, learn failures %d" % (
+            m, info["total_errors"], info["n"], 100.0 * info["total_errors"] / info["n"], info["seconds"],
+            info["learned"], info["learn_failed"]))
+    md.append("- %s; nproc %s; CPU `%s`" % (meta["machine"]["date"], meta["machine"]["nproc"], meta["machine"]["cpu"]))
+    md.append("")
+    with open(os.path.join(peers.RESULTS, "replay-%s.md" % a.peer), "w") as f:
+        f.write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()

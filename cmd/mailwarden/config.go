@@ -1,0 +1,117 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is mailwarden's one configuration struct. Flags fill it; every flag has a
+// MAILWARDEN_* environment twin (flag --max-size, variable MAILWARDEN_MAX_SIZE),
+// and a flag given on the command line wins over the environment.
+type Config struct {
+	// Data is the directory for the embedded database and other state (default ./data).
+	Data string
+	// DB is the database DSN; empty means SQLite at DATA/mailwarden.db.
+	DB string
+	// SMTP is the inline MX listen address (default 127.0.0.1:2525).
+	SMTP string
+	// HTTP is the API and console listen address (default 127.0.0.1:8080).
+	HTTP string
+	// Relay is the next-hop SMTP server HOST:PORT; empty holds mail for delivery.
+	Relay string
+	// DNSZone, when set, answers every DNS lookup from this RFC 1035 master file.
+	DNSZone string
+	// MaxSize is the largest message accepted, in bytes (default 50 MiB).
+	MaxSize int64
+	// Hostname is our name in SMTP greetings and the authserv-id (default: the machine's name).
+	Hostname string
+	// Org is a JSON file with protected domains and executives.
+	Org string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+func defaultConfig() Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	return Config{
+		Data:     "data",
+		SMTP:     "127.0.0.1:2525",
+		HTTP:     "127.0.0.1:8080",
+		MaxSize:  50 << 20,
+		Hostname: host,
+		LogLevel: "info",
+	}
+}
+
+// DSN returns the database to open.
+func (c Config) DSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.Data, "mailwarden.db")
+}
+
+// bind registers the flags named in names on fs, defaulted from cfg and the environment.
+func (c *Config) bind(fs *flag.FlagSet, names ...string) {
+	for _, n := range names {
+		switch n {
+		case "data":
+			fs.StringVar(&c.Data, n, env(n, c.Data), "directory for the embedded database and state")
+		case "db":
+			fs.StringVar(&c.DB, n, env(n, c.DB), "database DSN (default: SQLite in --data)")
+		case "smtp":
+			fs.StringVar(&c.SMTP, n, env(n, c.SMTP), "SMTP listen address (inline MX)")
+		case "http":
+			fs.StringVar(&c.HTTP, n, env(n, c.HTTP), "HTTP listen address (API and console)")
+		case "relay":
+			fs.StringVar(&c.Relay, n, env(n, c.Relay), "next-hop SMTP relay HOST:PORT (none: hold for delivery)")
+		case "dns-zone":
+			fs.StringVar(&c.DNSZone, n, env(n, c.DNSZone), "answer DNS from this RFC 1035 zone file (offline)")
+		case "max-size":
+			def := c.MaxSize
+			if v := env(n, ""); v != "" {
+				if p, err := strconv.ParseInt(v, 10, 64); err == nil {
+					def = p
+				}
+			}
+			fs.Int64Var(&c.MaxSize, n, def, "largest message accepted, in bytes")
+		case "hostname":
+			fs.StringVar(&c.Hostname, n, env(n, c.Hostname), "our host name (SMTP greeting, authserv-id, alias domain)")
+		case "org":
+			fs.StringVar(&c.Org, n, env(n, c.Org), "JSON file with protected_domains and executives")
+		case "log-level":
+			fs.StringVar(&c.LogLevel, n, env(n, c.LogLevel), "log level: debug, info, warn, error")
+		default:
+			panic("unknown flag " + n)
+		}
+	}
+}
+
+func env(flagName, def string) string {
+	if v, ok := os.LookupEnv("MAILWARDEN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func fatalf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "mailwarden: "+format+"\n", a...)
+	os.Exit(1)
+}

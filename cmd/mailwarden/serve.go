@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mailwarden/mailwarden/internal/api"
+	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/relay"
+	"github.com/mailwarden/mailwarden/internal/smtpd"
+	"github.com/mailwarden/mailwarden/internal/store"
+)
+
+func cmdServe(args []string) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level")
+	fs.Parse(args)
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		fatalf("%v", err)
+	}
+}
+
+// serve runs until ctx ends. ready, when set, receives the bound addresses.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAddr, httpAddr string)) error {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acct, created, err := firstAccount(ctx, st)
+	if err != nil {
+		return fmt.Errorf("first account: %w", err)
+	}
+	if created {
+		tok, err := st.CreateToken(ctx, acct.ID, store.RoleAdmin)
+		if err != nil {
+			return fmt.Errorf("first token: %w", err)
+		}
+		fmt.Printf("mailwarden: created account %d and its admin API token (shown only this once):\n  account_id: %d\n  token:      %s\n", acct.ID, acct.ID, tok)
+	}
+	res, err := resolver(cfg)
+	if err != nil {
+		return err
+	}
+	org, err := loadOrg(cfg)
+	if err != nil {
+		return err
+	}
+	scorer, err := openModel(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	pipe := newPipeline(cfg, res, st, scorer, log)
+	pipe.Policies = staticPolicy{org}
+	checker := pipe.Auth
+	worker := &relay.Worker{
+		Store:    st,
+		Addr:     cfg.Relay,
+		Hostname: cfg.Hostname,
+		Headers:  deliveryHeaders(checker),
+		Log:      log,
+	}
+	pipe.Delivered = worker.Wake
+
+	smtpLn, err := net.Listen("tcp", cfg.SMTP)
+	if err != nil {
+		return fmt.Errorf("smtp listen: %w", err)
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		smtpLn.Close()
+		return fmt.Errorf("http listen: %w", err)
+	}
+	accounts := func(ctx context.Context, rcpts []string) (store.Account, error) {
+		return st.Account(ctx, acct.ID)
+	}
+	smtpSrv := smtpd.New(smtpd.Config{Hostname: cfg.Hostname, MaxMessageBytes: cfg.MaxSize}, pipe, accounts, log)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	(&api.Server{Store: st, Relay: worker, Log: log}).Routes(mux)
+	mux.HandleFunc("/client/v4/", func(w http.ResponseWriter, r *http.Request) { api.WriteNotFound(w) })
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	var wg sync.WaitGroup
+	wctx, cancelWorkers := context.WithCancel(context.Background())
+	wg.Add(3)
+	go func() { defer wg.Done(); worker.Run(wctx) }()
+	errc := make(chan error, 2)
+	go func() {
+		defer wg.Done()
+		if err := smtpSrv.Serve(smtpLn); err != nil {
+			errc <- fmt.Errorf("smtp: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	log.Info("mailwarden serving", "smtp", smtpLn.Addr().String(), "http", httpLn.Addr().String(), "db", cfg.DSN(), "relay", cfg.Relay, "account", acct.ID)
+	if ready != nil {
+		ready(smtpLn.Addr().String(), httpLn.Addr().String())
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("mailwarden shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	smtpSrv.Shutdown(sctx)
+	httpSrv.Shutdown(sctx)
+	cancelWorkers()
+	wg.Wait()
+	return runErr
+}
+
+// deliveryHeaders adds Authentication-Results and X-Mailwarden-Disposition to
+// delivered mail and strips forged Authentication-Results with our authserv-id.
+func deliveryHeaders(c *auth.Checker) relay.Headers {
+	return func(m store.Message, raw []byte) ([]byte, []byte) {
+		var a auth.Result
+		jsonUnmarshal(m.Auth, &a)
+		return relay.Prepend(
+			[2]string{"Authentication-Results", c.Header(a)},
+			[2]string{"X-Mailwarden-Disposition", m.Disposition},
+			[2]string{"X-Mailwarden-Id", m.ID},
+		), auth.StripOwnAuthResults(raw, c.AuthServID)
+	}
+}
+
+var _ = os.Stdout

@@ -1,0 +1,100 @@
+package detect
+
+// Config is the detector's configuration: one struct, documented defaults
+// (DefaultConfig), filled by flags and environment variables in cmd/.
+type Config struct {
+	Thresholds Thresholds
+}
+
+// Thresholds are the per-category scores at which a disposition is given. A
+// category's score is the sum of its triggers' scores (Verdict.Scores).
+//
+// The decision (Detector.Detect) in precedence order:
+//
+//	MALICIOUS  phish score >= MaliciousPhish and either at least MinMaliciousTriggers
+//	           distinct phish triggers, or one trigger scoring >= MaliciousPhish alone;
+//	           or a blocked sender (policy)
+//	SPOOF      spoof score >= Spoof
+//	SUSPICIOUS phish score >= SuspiciousPhish
+//	SPAM       spam score >= Spam
+//	BULK       bulk score >= Bulk
+//	NONE       otherwise
+type Thresholds struct {
+	// MaliciousPhish is the phish score for MALICIOUS (default 8).
+	MaliciousPhish float64
+	// MinMaliciousTriggers is how many phish triggers MALICIOUS needs when no
+	// single trigger reaches MaliciousPhish by itself (default 2). Each trigger
+	// fires at most once per message part it points at (From, Reply-To, links...).
+	MinMaliciousTriggers int
+	// SuspiciousPhish is the phish score for SUSPICIOUS (default 4).
+	SuspiciousPhish float64
+	// Spoof is the spoof score for SPOOF (default 5): a DMARC fail under
+	// p=quarantine or p=reject, or a protected domain arriving unauthenticated,
+	// reaches it alone; SPF/DKIM failures and mismatches alone do not.
+	Spoof float64
+	// Spam is the spam score for SPAM (default 5): the content model at or above
+	// BayesSpam reaches it alone; the spam wording heuristic only with four or
+	// more classic phrases.
+	Spam float64
+	// Bulk is the bulk score for BULK (default 3): marketing headers from an ESP with
+	// one-click unsubscribe, or list headers with an obscured unsubscribe link.
+	Bulk float64
+	// BayesSpam is the model probability at or above which bayes_spam (or
+	// bayes_phish) fires (default 0.9).
+	BayesSpam float64
+	// BayesHam is the probability at or below which bayes_ham fires, lowering the
+	// spam score (default 0.1).
+	BayesHam float64
+	// BayesPhish is the model's phish share (phish vs spam among bad mail) at or
+	// above which a bad verdict from the model counts as phishing (default 0.9).
+	BayesPhish float64
+}
+
+// DefaultConfig returns the defaults documented on each field.
+func DefaultConfig() Config {
+	return Config{Thresholds: Thresholds{
+		MaliciousPhish:       8,
+		MinMaliciousTriggers: 2,
+		SuspiciousPhish:      4,
+		Spoof:                5,
+		Spam:                 5,
+		Bulk:                 3,
+		BayesSpam:            0.9,
+		BayesHam:             0.1,
+		BayesPhish:           0.9,
+	}}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig().Thresholds
+	t := &c.Thresholds
+	if t.MaliciousPhish == 0 {
+		t.MaliciousPhish = d.MaliciousPhish
+	}
+	if t.MinMaliciousTriggers == 0 {
+		t.MinMaliciousTriggers = d.MinMaliciousTriggers
+	}
+	if t.SuspiciousPhish == 0 {
+		t.SuspiciousPhish = d.SuspiciousPhish
+	}
+	if t.Spoof == 0 {
+		t.Spoof = d.Spoof
+	}
+	if t.Spam == 0 {
+		t.Spam = d.Spam
+	}
+	if t.Bulk == 0 {
+		t.Bulk = d.Bulk
+	}
+	if t.BayesSpam == 0 {
+		t.BayesSpam = d.BayesSpam
+	}
+	if t.BayesHam == 0 {
+		t.BayesHam = d.BayesHam
+	}
+	if t.BayesPhish == 0 {
+		t.BayesPhish = d.BayesPhish
+	}
+	return c
+}

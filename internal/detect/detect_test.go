@@ -1,0 +1,470 @@
+package detect
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/bayes"
+	"github.com/mailwarden/mailwarden/internal/message"
+)
+
+// base is a plain message from an outside sender to the organisation.
+func base() *message.Message {
+	return &message.Message{
+		Subject: "Lunch on Friday",
+		From:    message.Address{Name: "Pat Smith", Addr: "pat@partner.org"},
+		To:      []message.Address{{Addr: "jane@acme.com"}},
+		Text:    "Hi Jane, are we still on for lunch on Friday? Pat",
+		Headers: []message.Header{{Name: "From", Value: "Pat Smith <pat@partner.org>"}},
+	}
+}
+
+func org() *Policy {
+	return &Policy{
+		ProtectedDomains: []string{"acme.com"},
+		Executives:       []Executive{{Name: "Jane Doe", Email: "jane.doe@acme.com"}},
+	}
+}
+
+func names(v Verdict) []string {
+	var out []string
+	for _, t := range v.Triggers {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+func detect(m *message.Message, a auth.Result, p *Policy) Verdict {
+	return New(DefaultConfig(), nil).Detect(context.Background(), m, a, p)
+}
+
+func TestTriggers(t *testing.T) {
+	zipWith := func(name string, encrypted bool) []byte {
+		var b bytes.Buffer
+		w := zip.NewWriter(&b)
+		fh := &zip.FileHeader{Name: name, Method: zip.Store}
+		if encrypted {
+			fh.Flags |= 1
+		}
+		f, _ := w.CreateHeader(fh)
+		f.Write([]byte("content"))
+		w.Close()
+		return b.Bytes()
+	}
+	smuggle := `<html><script>var d=atob("` + strings.Repeat("QUJD", 600) + `");var b=new Blob([d]);</script></html>`
+	tests := []struct {
+		name    string
+		trigger string
+		want    bool
+		edit    func(m *message.Message, a *auth.Result, p *Policy)
+	}{
+		{"spf fail", TrigSPFFail, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.SPF = auth.SPFResult{Result: auth.ResultFail, Domain: "partner.org"}
+		}},
+		{"spf softfail", TrigSPFFail, true, func(m *message.Message, a *auth.Result, p *Policy) { a.SPF.Result = auth.ResultSoftfail }},
+		{"spf pass", TrigSPFFail, false, func(m *message.Message, a *auth.Result, p *Policy) { a.SPF.Result = auth.ResultPass }},
+		{"dkim fail", TrigDKIMFail, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DKIM = []auth.DKIMResult{{Result: auth.ResultFail, Domain: "partner.org"}}
+		}},
+		{"dkim one passes", TrigDKIMFail, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DKIM = []auth.DKIMResult{{Result: auth.ResultFail}, {Result: auth.ResultPass}}
+		}},
+		{"dmarc reject", TrigDMARCFailReject, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Domain: "partner.org", Policy: "reject", Applied: "reject"}
+		}},
+		{"dmarc quarantine", TrigDMARCFailQuarantine, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "quarantine"}
+		}},
+		{"dmarc none", TrigDMARCFailNone, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "none"}
+		}},
+		{"dmarc pass", TrigDMARCFailReject, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultPass, Policy: "reject"}
+		}},
+		{"envelope mismatch", TrigHeaderEnvelopeMismatch, true, func(m *message.Message, a *auth.Result, p *Policy) { a.EnvelopeMismatch = true }},
+		{"envelope match", TrigHeaderEnvelopeMismatch, false, nil},
+		{"protected domain unauthenticated", TrigProtectedDomainUnauthent, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "ceo@acme.com"
+		}},
+		{"protected domain authenticated", TrigProtectedDomainUnauthent, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "ceo@acme.com"
+			a.DMARC.Result = auth.ResultPass
+		}},
+		{"lookalike from", TrigLookalikeDomain, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Addr = "billing@acrne.com" }},
+		{"lookalike link", TrigLookalikeDomain, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://acme-login.com/x", Host: "acme-login.com"}}
+		}},
+		{"lookalike exempt by trusted domain", TrigLookalikeDomain, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "billing@acme.co"
+			p.TrustedDomains = []TrustedDomain{{Pattern: "acme.co", IsSimilarity: true}}
+		}},
+		{"not a lookalike", TrigLookalikeDomain, false, nil},
+		{"display name executive", TrigDisplayNameImperson, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "Jane Doe", Addr: "jane.doe.ceo@gmail.com"}
+		}},
+		{"display name executive from own address", TrigDisplayNameImperson, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "Jane Doe", Addr: "jane.doe@acme.com"}
+			a.DMARC.Result = auth.ResultPass
+		}},
+		{"display name other person", TrigDisplayNameImperson, false, nil},
+		{"display name shows address", TrigDisplayNameAddress, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "support@bank.example"
+			m.From.Name = "service@paypal.com"
+		}},
+		{"link text mismatch", TrigLinkTextMismatch, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "http://evil.example.net/login", Text: "www.mybank.com", Source: "html"}}
+		}},
+		{"link text same domain", TrigLinkTextMismatch, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://www.mybank.com/login", Text: "mybank.com", Source: "html"}}
+		}},
+		{"link text words", TrigLinkTextMismatch, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://evil.example.net/", Text: "click here", Source: "html"}}
+		}},
+		{"ip literal", TrigIPLiteralLink, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "http://192.0.2.7/login"}}
+		}},
+		{"decimal ip literal", TrigIPLiteralLink, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "http://3232235777/"}}
+		}},
+		{"no ip literal", TrigIPLiteralLink, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://example.com/"}}
+		}},
+		{"shortener", TrigURLShortenerLink, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://bit.ly/abc"}}
+		}},
+		{"free hosting", TrigFreeHostingLink, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://login-portal.web.app/"}}
+		}},
+		{"ordinary link", TrigFreeHostingLink, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "https://www.example.org/"}}
+		}},
+		{"credential form in body", TrigCredentialForm, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.HTML = `<form action="https://collect.example.net/p.php" method="post"><input type="email" name="u"><input type="password" name="p"></form>`
+		}},
+		{"credential form in attachment", TrigCredentialForm, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "Statement.html", ContentType: "text/html", Data: []byte(`<input type="password" id="pw"><script>fetch("https://x.example/")</script>`)}}
+		}},
+		{"search form", TrigCredentialForm, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.HTML = `<form action="https://search.example.net/"><input type="text" name="q"></form>`
+		}},
+		{"executable", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "setup.exe"}}
+		}},
+		{"double extension", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+		}},
+		{"macro document", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "Q3.xlsm"}}
+		}},
+		{"disk image", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "docs.iso"}}
+		}},
+		{"script in zip", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "files.zip", Data: zipWith("scan.js", false)}}
+		}},
+		{"pdf", TrigDangerousAttachment, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf", Data: []byte("%PDF-1.7")}}
+		}},
+		{"encrypted zip", TrigEncryptedArchive, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.zip", Data: zipWith("invoice.pdf", true)}}
+		}},
+		{"plain zip", TrigEncryptedArchive, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.zip", Data: zipWith("invoice.pdf", false)}}
+		}},
+		{"html smuggling", TrigHTMLSmuggling, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "doc.html", ContentType: "text/html", Data: []byte(smuggle)}}
+		}},
+		{"big inline image is not smuggling", TrigHTMLSmuggling, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.HTML = `<img src="data:image/png;base64,` + strings.Repeat("QUJD", 600) + `">`
+		}},
+		{"payment request", TrigPaymentRequest, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Are you available? I need you to buy some gift cards for a client urgently. Keep this between us."
+		}},
+		{"payment request from known sender", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Please process the wire transfer today, it is urgent."
+			p.KnownSenders = func(string) bool { return true }
+		}},
+		{"invoice without urgency", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Attached is the invoice; payment is due in 30 days as usual."
+		}},
+		{"reply-to free-mail", TrigReplyToDivert, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.ReplyTo = []message.Address{{Addr: "pat.partner@gmail.com"}}
+		}},
+		{"reply-to mailing list", TrigReplyToDivert, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.ReplyTo = []message.Address{{Addr: "dev@lists.example.org"}}
+			m.Headers = append(m.Headers, message.Header{Name: "List-Post", Value: "<mailto:dev@lists.example.org>"})
+		}},
+		{"reply-to same org", TrigReplyToDivert, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.ReplyTo = []message.Address{{Addr: "sales@mail.partner.org"}}
+		}},
+		{"credential language", TrigCredentialLanguage, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Your account has been suspended. Click here to verify your account."
+			m.Links = []message.Link{{Href: "https://example.net/"}}
+		}},
+		{"no credential language", TrigCredentialLanguage, false, nil},
+		{"spam language", TrigSpamLanguage, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Limited time offer! Order now, 100% free, risk-free."
+		}},
+		{"no recipients", TrigNoRecipients, true, func(m *message.Message, a *auth.Result, p *Policy) { m.To = nil }},
+		{"bulk headers", TrigBulkHeaders, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"}, message.Header{Name: "X-Mailgun-Tag", Value: "x"})
+		}},
+		{"no bulk headers", TrigBulkHeaders, false, nil},
+		{"hidden unsubscribe", TrigObscuredUnsubscribe, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"})
+			m.HTML = "<p>Sale</p>"
+			m.Links = []message.Link{{Href: "https://esp.example/u", Text: "unsubscribe", Hidden: true}}
+		}},
+		{"visible unsubscribe", TrigObscuredUnsubscribe, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"})
+			m.HTML = "<p>Sale</p>"
+			m.Links = []message.Link{{Href: "https://esp.example/u", Text: "Unsubscribe"}}
+		}},
+		{"malformed mime", message.ProblemMalformedMIME, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Problems = []message.Problem{{Code: message.ProblemMalformedMIME, Detail: "x"}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, a, p := base(), auth.Result{}, org()
+			if tc.edit != nil {
+				tc.edit(m, &a, p)
+			}
+			v := detect(m, a, p)
+			if got := slices.Contains(names(v), tc.trigger); got != tc.want {
+				t.Errorf("%s fired %v, want %v; triggers %v", tc.trigger, got, tc.want, names(v))
+			}
+			for _, tr := range v.Triggers {
+				if tr.Detail == "" || tr.Category == "" {
+					t.Errorf("trigger %s without detail or category", tr.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestDispositions(t *testing.T) {
+	tests := []struct {
+		name string
+		want Disposition
+		edit func(m *message.Message, a *auth.Result, p *Policy)
+	}{
+		{"clean", None, nil},
+		{"spoof by dmarc reject", Spoof, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "reject", Applied: "reject"}
+		}},
+		{"dmarc none is not spoof", None, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "none"}
+		}},
+		{"suspicious executive impersonation", Suspicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "Jane Doe", Addr: "janedoe@gmail.com"}
+		}},
+		{"malicious: several phishing triggers", Malicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "billing@acme-secure.com"
+			m.Links = []message.Link{{Href: "http://198.51.100.9/login", Text: "acme.com"}}
+		}},
+		{"malicious: one very strong trigger", Malicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+		}},
+		{"malicious outranks spoof", Malicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "reject", Applied: "reject"}
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+		}},
+		{"spoof outranks suspicious", Spoof, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "reject", Applied: "reject"}
+			m.Attachments = []message.Attachment{{Name: "setup.exe"}}
+		}},
+		{"bulk", Bulk, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers,
+				message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"},
+				message.Header{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+				message.Header{Name: "X-SES-Outgoing", Value: "x"})
+		}},
+		{"discussion list is not bulk", None, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers,
+				message.Header{Name: "List-Id", Value: "<dev.lists.example.org>"},
+				message.Header{Name: "List-Post", Value: "<mailto:dev@lists.example.org>"},
+				message.Header{Name: "List-Unsubscribe", Value: "<mailto:dev+unsubscribe@lists.example.org>"},
+				message.Header{Name: "Precedence", Value: "bulk"})
+		}},
+		{"blocked sender", Malicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			p.BlockSenders = []BlockSender{{Pattern: "partner.org", PatternType: PatternDomain}}
+		}},
+		{"trusted sender bypasses", None, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+			p.AllowPolicies = []AllowPolicy{{Pattern: "pat@partner.org", PatternType: PatternEmail, IsTrustedSender: true}}
+		}},
+		{"trusted sender needs verification", Malicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+			p.AllowPolicies = []AllowPolicy{{Pattern: `^pat@partner\.org$`, PatternType: PatternEmail, IsRegex: true, IsTrustedSender: true, VerifySender: true}}
+		}},
+		{"exempt recipient", None, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+			p.AllowPolicies = []AllowPolicy{{Pattern: "acme.com", PatternType: PatternDomain, IsExemptRecipient: true}}
+		}},
+		{"acceptable sender exempt from spoof", None, func(m *message.Message, a *auth.Result, p *Policy) {
+			a.DMARC = auth.DMARCResult{Result: auth.ResultFail, Policy: "reject", Applied: "reject"}
+			p.AllowPolicies = []AllowPolicy{{Pattern: "partner.org", PatternType: PatternDomain, IsAcceptableSender: true}}
+		}},
+		{"acceptable sender still phish-checked", Malicious, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "invoice.pdf.exe"}}
+			p.AllowPolicies = []AllowPolicy{{Pattern: "partner.org", PatternType: PatternDomain, IsAcceptableSender: true}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, a, p := base(), auth.Result{}, org()
+			if tc.edit != nil {
+				tc.edit(m, &a, p)
+			}
+			v := detect(m, a, p)
+			if v.Disposition != tc.want {
+				t.Errorf("got %s, want %s; triggers %v scores %v", v.Disposition, tc.want, names(v), v.Scores)
+			}
+		})
+	}
+}
+
+// fakeScorer returns a fixed score.
+type fakeScorer bayes.Score
+
+func (f fakeScorer) Score(context.Context, int64, *message.Message) bayes.Score {
+	return bayes.Score(f)
+}
+
+func TestBayesTriggers(t *testing.T) {
+	tests := []struct {
+		score   bayes.Score
+		trigger string
+		want    Disposition
+	}{
+		{bayes.Score{Spam: -1, Phish: -1}, "", None},
+		{bayes.Score{Spam: 0.99, Phish: 0.1}, TrigBayesSpam, Spam},
+		{bayes.Score{Spam: 0.99, Phish: 0.95}, TrigBayesPhish, Suspicious},
+		{bayes.Score{Spam: 0.02, Phish: -1}, TrigBayesHam, None},
+		{bayes.Score{Spam: 0.5, Phish: 0.5}, "", None},
+	}
+	for _, tc := range tests {
+		d := New(Config{}, fakeScorer(tc.score))
+		v := d.Detect(context.Background(), base(), auth.Result{}, nil)
+		if v.Disposition != tc.want || v.BayesSpam != tc.score.Spam {
+			t.Errorf("%+v: got %s (bayes %v), want %s", tc.score, v.Disposition, v.BayesSpam, tc.want)
+		}
+		if tc.trigger != "" && !slices.Contains(names(v), tc.trigger) {
+			t.Errorf("%+v: triggers %v, want %s", tc.score, names(v), tc.trigger)
+		}
+	}
+	if v := New(Config{}, nil).Detect(context.Background(), base(), auth.Result{}, nil); v.BayesSpam != -1 {
+		t.Errorf("no scorer: bayes %v", v.BayesSpam)
+	}
+}
+
+func TestLookalike(t *testing.T) {
+	tests := []struct {
+		host, prot string
+		want       bool
+	}{
+		{"acme.com", "acme.com", false},
+		{"mail.acme.com", "acme.com", false},
+		{"acrne.com", "acme.com", true},             // rn -> m
+		{"paypa1.com", "paypal.com", true},          // digit substitution
+		{"micros0ft.com", "microsoft.com", true},    // 0 -> o
+		{"xn--pypal-4ve.com", "paypal.com", true},   // Cyrillic а, punycode
+		{"paypal.co", "paypal.com", true},           // other suffix
+		{"paypal-secure.com", "paypal.com", true},   // lure word
+		{"securepaypal.net", "paypal.com", true},    // lure word
+		{"paypal.com.evil.net", "paypal.com", true}, // embedded
+		{"contoso.com", "contosso.com", true},       // edit distance 1
+		{"example.com", "acme.com", false},
+		{"acne.com", "acme.com", false}, // short names need exact skeletons
+		{"paypalmusic.com", "paypal.com", false},
+		{"microsoftonline.com", "microsoft.com", true}, // "online" is a lure word: exempt it with a trusted domain
+	}
+	for _, tc := range tests {
+		_, got := lookalikeOf(tc.host, tc.prot)
+		if got != tc.want {
+			t.Errorf("lookalikeOf(%q, %q) = %v, want %v", tc.host, tc.prot, got, tc.want)
+		}
+	}
+}
+
+func TestDamerauLevenshtein(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"abc", "abc", 0}, {"abc", "acb", 1}, {"kitten", "sitting", 3}, {"", "ab", 2}, {"ca", "abc", 3}} {
+		if got := damerauLevenshtein(tc.a, tc.b); got != tc.want {
+			t.Errorf("dl(%q,%q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestSkeleton(t *testing.T) {
+	for _, pair := range [][2]string{{"раураl", "paypal"}, {"rnicrosoft", "microsoft"}, {"vvells", "wells"}, {"ǎpple", "apple"}, {"ＡＰＰＬＥ", "apple"}} {
+		if skeleton(pair[0]) != skeleton(pair[1]) {
+			t.Errorf("skeleton(%q) = %q, skeleton(%q) = %q", pair[0], skeleton(pair[0]), pair[1], skeleton(pair[1]))
+		}
+	}
+}
+
+func TestLoadOrgFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "org.json")
+	os.WriteFile(path, []byte(`{"protected_domains": ["Acme.COM."], "executives": [{"name": "Jane Doe", "email": "jane@acme.com"}]}`), 0o600)
+	p, err := LoadOrgFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.ProtectedDomains, []string{"acme.com"}) || len(p.Executives) != 1 || p.Executives[0].Name != "Jane Doe" {
+		t.Fatalf("got %+v", p)
+	}
+	os.WriteFile(path, []byte(`{`), 0o600)
+	if _, err := LoadOrgFile(path); err == nil {
+		t.Fatal("bad JSON accepted")
+	}
+	if _, err := LoadOrgFile(filepath.Join(dir, "missing.json")); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+func TestPolicyPatterns(t *testing.T) {
+	s := sender{addr: "a@mail.example.com", domain: "mail.example.com"}
+	for _, tc := range []struct {
+		pattern string
+		typ     PatternType
+		regex   bool
+		want    bool
+	}{
+		{"example.com", PatternDomain, false, true},
+		{"mail.example.com", PatternDomain, false, true},
+		{"xample.com", PatternDomain, false, false},
+		{"A@mail.example.com", PatternEmail, false, true},
+		{"b@mail.example.com", PatternEmail, false, false},
+		{`@mail\.example\.com$`, PatternEmail, true, true},
+		{`(`, PatternEmail, true, false},
+		{"192.0.2.0/24", PatternIP, false, false},
+	} {
+		if got := matchPattern(tc.pattern, tc.typ, tc.regex, s); got != tc.want {
+			t.Errorf("%s %s regex=%v: %v, want %v", tc.typ, tc.pattern, tc.regex, got, tc.want)
+		}
+	}
+}
+
+func TestTrainingClass(t *testing.T) {
+	want := map[Disposition]bayes.Class{Malicious: bayes.Phish, Suspicious: bayes.Phish, Spoof: bayes.Phish, Spam: bayes.Spam, Bulk: bayes.Ham, None: bayes.Ham}
+	for d, c := range want {
+		if got := TrainingClass(d); got != c {
+			t.Errorf("TrainingClass(%s) = %s, want %s", d, got, c)
+		}
+	}
+	if TrainingClass("X") != bayes.Untrained {
+		t.Error("unknown disposition trained")
+	}
+}

@@ -1,0 +1,241 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/bayes"
+	"github.com/mailwarden/mailwarden/internal/message"
+)
+
+// BayesScorer is the content model as detection uses it; *bayes.Models
+// implements it. A nil scorer means no content model (BayesSpam -1).
+type BayesScorer interface {
+	Score(ctx context.Context, accountID int64, m *message.Message) bayes.Score
+}
+
+// Detector gives messages their verdict. It is safe for concurrent use and
+// holds no per-message state.
+type Detector struct {
+	Config Config
+	Bayes  BayesScorer  // may be nil
+	Logger *slog.Logger // may be nil
+}
+
+// New returns a Detector with cfg (zero fields take defaults) and an optional scorer.
+func New(cfg Config, scorer BayesScorer) *Detector {
+	return &Detector{Config: cfg.withDefaults(), Bayes: scorer}
+}
+
+// Detect decides the disposition of m given its authentication results a and
+// the account policy p (nil: empty policy). The client IP for IP allow/block
+// patterns is unknown here; use DetectFrom when it is known.
+func (d *Detector) Detect(ctx context.Context, m *message.Message, a auth.Result, p *Policy) Verdict {
+	return d.DetectFrom(ctx, m, a, p, nil)
+}
+
+// DetectFrom is Detect with the connecting client's IP address (may be nil).
+//
+// Order: exempt recipients and trusted senders bypass detection (NONE); every
+// trigger is then collected; acceptable senders drop SPAM, SPOOF and BULK
+// triggers; a blocked sender is MALICIOUS whatever else was found; otherwise
+// the category scores decide (see Thresholds).
+func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Result, p *Policy, clientIP net.IP) Verdict {
+	cfg := d.Config.withDefaults()
+	if p == nil {
+		p = &Policy{}
+	}
+	if m == nil {
+		m = &message.Message{}
+	}
+	s := sender{
+		addr:     strings.ToLower(m.From.Addr),
+		domain:   m.From.Domain(),
+		envAddr:  strings.ToLower(a.EnvelopeFromDomain),
+		clientIP: clientIP,
+	}
+	authed := authenticated(m, a)
+
+	// Policy bypasses.
+	for _, ap := range p.AllowPolicies {
+		if !ap.IsExemptRecipient {
+			continue
+		}
+		for _, r := range slices.Concat(m.To, m.Cc) {
+			if matchRecipient(ap.Pattern, ap.PatternType, ap.IsRegex, strings.ToLower(r.Addr)) {
+				return bypass(TrigExemptRecipient, "recipient "+r.Addr+" is exempt from detection (allow policy "+ap.Pattern+")", "To", r.Addr)
+			}
+		}
+	}
+	acceptable := false
+	for _, ap := range p.AllowPolicies {
+		if !ap.IsTrustedSender && !ap.IsAcceptableSender {
+			continue
+		}
+		if !matchPattern(ap.Pattern, ap.PatternType, ap.IsRegex, s) {
+			continue
+		}
+		if ap.VerifySender && !authed {
+			continue
+		}
+		if ap.IsTrustedSender {
+			return bypass(TrigTrustedSender, "sender "+m.From.Addr+" is trusted (allow policy "+ap.Pattern+")", "From", m.From.Addr)
+		}
+		acceptable = true
+	}
+	blocked := ""
+	for _, b := range p.BlockSenders {
+		if matchPattern(b.Pattern, b.PatternType, b.IsRegex, s) {
+			blocked = b.Pattern
+			break
+		}
+	}
+
+	v := Verdict{Triggers: []Trigger{}, Scores: map[Category]float64{}, BayesSpam: -1}
+	add := func(ts ...Trigger) { v.Triggers = append(v.Triggers, ts...) }
+
+	add(authTriggers(m, a, p, authed)...)
+	add(phishTriggers(m, a, p)...)
+	add(linkTriggers(m)...)
+	add(attachmentTriggers(m)...)
+	add(contentTriggers(m, p)...)
+	add(bulkTriggers(m)...)
+	if d.Bayes != nil && ctx.Err() == nil {
+		sc := d.Bayes.Score(ctx, p.AccountID, m)
+		v.BayesSpam = sc.Spam
+		add(bayesTriggers(sc, cfg.Thresholds)...)
+	}
+	for _, pr := range m.Problems {
+		add(Trigger{Name: pr.Code, Score: 0, Detail: pr.Detail, Category: CatInfo, Field: "message"})
+	}
+
+	if acceptable {
+		v.Triggers = slices.DeleteFunc(v.Triggers, func(t Trigger) bool {
+			return t.Category == CatSpam || t.Category == CatSpoof || t.Category == CatBulk
+		})
+		add(Trigger{Name: TrigAcceptableSender, Detail: "sender " + m.From.Addr + " is an acceptable sender: exempt from spam, spoof and bulk", Category: CatPolicy, Field: "From", Portion: m.From.Addr})
+	}
+	if blocked != "" {
+		add(Trigger{Name: TrigBlockedSender, Score: cfg.Thresholds.MaliciousPhish, Detail: "sender matches block entry " + blocked, Category: CatPolicy, Field: "From", Portion: m.From.Addr})
+	}
+	for _, t := range v.Triggers {
+		if t.Category != CatInfo && t.Category != CatPolicy {
+			v.Scores[t.Category] += t.Score
+		}
+	}
+	v.Disposition = decide(v, cfg.Thresholds, blocked != "")
+	if d.Logger != nil {
+		d.Logger.DebugContext(ctx, "detect", "message_id", m.MessageID, "disposition", v.Disposition, "triggers", len(v.Triggers))
+	}
+	return v
+}
+
+func bypass(name, detail, field, portion string) Verdict {
+	return Verdict{
+		Disposition: None,
+		Triggers:    []Trigger{{Name: name, Detail: detail, Category: CatPolicy, Field: field, Portion: portion}},
+		Scores:      map[Category]float64{},
+		BayesSpam:   -1,
+	}
+}
+
+// decide applies the thresholds in precedence order
+// MALICIOUS > SPOOF > SUSPICIOUS > SPAM > BULK > NONE.
+func decide(v Verdict, t Thresholds, blocked bool) Disposition {
+	if blocked {
+		return Malicious
+	}
+	phish := v.Scores[CatPhish]
+	n, strongest := 0, 0.0
+	for _, tr := range v.Triggers {
+		if tr.Category == CatPhish && tr.Score > 0 {
+			n++
+			strongest = max(strongest, tr.Score)
+		}
+	}
+	switch {
+	case phish >= t.MaliciousPhish && (n >= t.MinMaliciousTriggers || strongest >= t.MaliciousPhish):
+		return Malicious
+	case v.Scores[CatSpoof] >= t.Spoof:
+		return Spoof
+	case phish >= t.SuspiciousPhish:
+		return Suspicious
+	case v.Scores[CatSpam] >= t.Spam:
+		return Spam
+	case v.Scores[CatBulk] >= t.Bulk:
+		return Bulk
+	}
+	return None
+}
+
+// bayesTriggers turns the model's score into at most one trigger.
+func bayesTriggers(sc bayes.Score, t Thresholds) []Trigger {
+	if sc.Spam < 0 {
+		return nil
+	}
+	clues := ""
+	if len(sc.Clues) > 0 {
+		var parts []string
+		for _, c := range sc.Clues {
+			parts = append(parts, fmt.Sprintf("%q %.2f", c.Token, c.Prob))
+		}
+		clues = "; strongest tokens: " + strings.Join(parts, ", ")
+	}
+	switch {
+	case sc.Spam >= t.BayesSpam && sc.Phish >= t.BayesPhish:
+		return []Trigger{{Name: TrigBayesPhish, Score: scoreBayesPhish, Category: CatPhish, Field: "body",
+			Detail: fmt.Sprintf("content model: %.3f bad, %.3f of that phishing%s", sc.Spam, sc.Phish, clues)}}
+	case sc.Spam >= t.BayesSpam:
+		return []Trigger{{Name: TrigBayesSpam, Score: t.Spam + (sc.Spam-t.BayesSpam)*10, Category: CatSpam, Field: "body",
+			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
+	case sc.Spam <= t.BayesHam:
+		return []Trigger{{Name: TrigBayesHam, Score: scoreBayesHam, Category: CatSpam, Field: "body",
+			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
+	}
+	return nil
+}
+
+// authenticated reports whether the From domain is authenticated: DMARC pass, or
+// (without a DMARC verdict) SPF or DKIM passing for the From organisation.
+func authenticated(m *message.Message, a auth.Result) bool {
+	if a.DMARC.Result == auth.ResultPass {
+		return true
+	}
+	from := registrable(m.From.Domain())
+	if from == "" {
+		return false
+	}
+	if a.SPF.Result == auth.ResultPass && registrable(a.SPF.Domain) == from {
+		return true
+	}
+	for _, k := range a.DKIM {
+		if k.Result == auth.ResultPass && registrable(k.Domain) == from {
+			return true
+		}
+	}
+	return false
+}
+
+// header returns the first value of the named header, "" if absent.
+func header(m *message.Message, name string) string {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func hasHeader(m *message.Message, name string) bool {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,199 @@
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/message"
+)
+
+// freemail are consumer mailbox providers: a Reply-To there from a company
+// domain diverts replies out of any organisation's control.
+var freemail = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "outlook.com": true, "hotmail.com": true, "live.com": true,
+	"msn.com": true, "yahoo.com": true, "ymail.com": true, "aol.com": true, "icloud.com": true, "me.com": true,
+	"mail.com": true, "gmx.com": true, "gmx.net": true, "gmx.de": true, "web.de": true, "proton.me": true,
+	"protonmail.com": true, "zoho.com": true, "yandex.com": true, "yandex.ru": true, "mail.ru": true,
+	"qq.com": true, "163.com": true, "126.com": true, "tutanota.com": true, "hotmail.co.uk": true,
+	"yahoo.co.uk": true, "outlook.fr": true, "hotmail.fr": true, "libero.it": true, "rediffmail.com": true,
+}
+
+func isFreemail(domain string) bool { return freemail[registrable(domain)] }
+
+// phishTriggers checks the sender identity: lookalike domains, display-name
+// impersonation and diverted replies.
+func phishTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
+	var out []Trigger
+	prot := p.protectedDomains()
+	check := func(field, portion, host string, score float64) bool {
+		if host == "" || p.trustedSimilar(host) || p.isProtected(host) {
+			return false
+		}
+		for _, d := range prot {
+			if how, ok := lookalikeOf(host, d); ok {
+				out = append(out, Trigger{Name: TrigLookalikeDomain, Score: score, Category: CatPhish, Field: field, Portion: portion,
+					Detail: fmt.Sprintf("%s domain %s imitates %s: %s", field, host, d, how)})
+				return true
+			}
+		}
+		return false
+	}
+	if len(prot) > 0 {
+		if !check("From", m.From.Addr, m.From.Domain(), scoreLookalikeFrom) {
+			fired := false
+			for _, r := range m.ReplyTo {
+				if !fired {
+					fired = check("Reply-To", r.Addr, r.Domain(), scoreLookalikeFrom)
+				}
+			}
+			if !fired && a.EnvelopeFromDomain != "" {
+				check("Return-Path", a.EnvelopeFromDomain, strings.ToLower(a.EnvelopeFromDomain), scoreLookalikeLink)
+			}
+		}
+		for i, l := range m.Links {
+			if i >= maxLinks {
+				break
+			}
+			if check("link", l.Href, linkHost(l), scoreLookalikeLink) {
+				break
+			}
+		}
+	}
+	out = append(out, displayNameTriggers(m, p)...)
+	out = append(out, replyToTriggers(m, a)...)
+	return out
+}
+
+// normName folds a display name for comparison: skeleton, letters and spaces
+// only, " via list" suffixes dropped.
+func normName(s string) string {
+	s = strings.ToLower(s)
+	if i := strings.Index(s, " via "); i > 0 {
+		s = s[:i]
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range skeleton(s) {
+		switch {
+		case unicode.IsLetter(r):
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		default:
+			space = true
+		}
+	}
+	return b.String()
+}
+
+// nameMatches reports whether display (normalised) is the person name (normalised),
+// also as "last first" or with the name inside a longer display name.
+func nameMatches(display, name string) bool {
+	if display == "" || name == "" || !strings.Contains(name, " ") {
+		return display != "" && display == name
+	}
+	if display == name || strings.Contains(" "+display+" ", " "+name+" ") {
+		return true
+	}
+	f := strings.Fields(name)
+	rev := f[len(f)-1] + " " + strings.Join(f[:len(f)-1], " ")
+	return display == rev || strings.Contains(" "+display+" ", " "+rev+" ")
+}
+
+var addrInName = regexp.MustCompile(`(?i)[a-z0-9._%+-]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)|\b((?:[a-z0-9-]+\.)+(?:com|net|org|gov|edu|io|co|us|uk|de|fr|info|biz))\b`)
+
+// displayNameTriggers: a registered executive's name, or a protected domain,
+// shown in the display name of mail from outside the organisation.
+func displayNameTriggers(m *message.Message, p *Policy) []Trigger {
+	name := m.From.Name
+	if name == "" {
+		return nil
+	}
+	fromDom := m.From.Domain()
+	from := strings.ToLower(m.From.Addr)
+	if !p.isProtected(fromDom) {
+		disp := normName(name)
+		for _, e := range slices2(p.Executives, p.ImpersonationRegistry) {
+			if e.Name == "" || strings.EqualFold(e.Email, from) {
+				continue
+			}
+			if nameMatches(disp, normName(e.Name)) {
+				detail := fmt.Sprintf("display name %q is %s, but the address %s is outside the organisation", name, e.Name, m.From.Addr)
+				score := scoreDisplayNameExec
+				if isFreemail(fromDom) {
+					detail += " (free-mail)"
+					score++
+				}
+				return []Trigger{{Name: TrigDisplayNameImperson, Score: score, Category: CatPhish, Field: "From", Portion: name, Detail: detail}}
+			}
+		}
+	}
+	if mm := addrInName.FindStringSubmatch(name); mm != nil {
+		shown := mm[1]
+		if shown == "" {
+			shown = mm[2]
+		}
+		shown = strings.ToLower(shown)
+		if registrable(shown) != registrable(fromDom) && fromDom != "" {
+			if p.isProtected(shown) {
+				return []Trigger{{Name: TrigDisplayNameImperson, Score: scoreDisplayNameExec, Category: CatPhish, Field: "From", Portion: name,
+					Detail: fmt.Sprintf("display name %q shows the organisation's domain %s, but the address is %s", name, shown, m.From.Addr)}}
+			}
+			return []Trigger{{Name: TrigDisplayNameAddress, Score: scoreDisplayNameAddr, Category: CatPhish, Field: "From", Portion: name,
+				Detail: fmt.Sprintf("display name %q shows %s, but the address is %s", name, shown, m.From.Addr)}}
+		}
+	}
+	return nil
+}
+
+func slices2(a, b []Executive) []Executive {
+	out := make([]Executive, 0, len(a)+len(b))
+	return append(append(out, a...), b...)
+}
+
+// replyToTriggers: replies diverted to another organisation; mailing lists that
+// set Reply-To to the list are not diversion.
+func replyToTriggers(m *message.Message, a auth.Result) []Trigger {
+	fromDom := m.From.Domain()
+	if fromDom == "" {
+		return nil
+	}
+	for _, r := range m.ReplyTo {
+		rd := r.Domain()
+		if rd == "" || registrable(rd) == registrable(fromDom) {
+			continue
+		}
+		if isListAddress(m, r.Addr) {
+			continue
+		}
+		if isFreemail(rd) && !isFreemail(fromDom) {
+			return []Trigger{{Name: TrigReplyToDivert, Score: scoreReplyToFreemail, Category: CatPhish, Field: "Reply-To", Portion: r.Addr,
+				Detail: fmt.Sprintf("replies go to free-mail address %s, not to the sender's domain %s", r.Addr, fromDom)}}
+		}
+		return []Trigger{{Name: TrigReplyToDivert, Score: scoreReplyTo, Category: CatPhish, Field: "Reply-To", Portion: r.Addr,
+			Detail: fmt.Sprintf("replies go to %s, another organisation than the sender's domain %s", rd, fromDom)}}
+	}
+	_ = a
+	return nil
+}
+
+// isListAddress reports whether addr is the mailing list's own address (List-Post,
+// or a List-Id of the same domain).
+func isListAddress(m *message.Message, addr string) bool {
+	addr = strings.ToLower(addr)
+	if post := strings.ToLower(header(m, "List-Post")); post != "" && strings.Contains(post, addr) {
+		return true
+	}
+	if id := strings.ToLower(header(m, "List-Id")); id != "" {
+		d := domainOf(addr)
+		if d != "" && strings.Contains(id, registrable(d)) {
+			return true
+		}
+	}
+	return false
+}

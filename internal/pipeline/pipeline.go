@@ -1,0 +1,245 @@
+// Package pipeline is the one code path every message takes, whether it arrives by
+// SMTP, milter, the API or the CLI: parse (bounded) → authenticate (SPF, DKIM,
+// DMARC) → detect (policies, triggers, Bayes, campaign) → store → route (deliver
+// or hold). Analyze runs the first three without storing (offline scan).
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/detect"
+	"github.com/mailwarden/mailwarden/internal/message"
+	"github.com/mailwarden/mailwarden/internal/store"
+)
+
+// Delivery modes as Cloudflare names them.
+const (
+	ModeDirect  = "DIRECT"  // inline MX
+	ModeAPI     = "API"     // uploaded through the API or CLI
+	ModeJournal = "JOURNAL" // imported for scanning only, never delivered
+)
+
+// Envelope is what the transport knows about a message.
+type Envelope struct {
+	ClientIP   net.IP
+	Helo       string
+	MailFrom   string
+	Recipients []string
+	Mode       string
+	// FromHeaders fills ClientIP, Helo and MailFrom from the message's own Return-Path
+	// and topmost Received header where they are empty (offline scan, import).
+	FromHeaders bool
+}
+
+// PolicySource gives the detection policy of an account (allow and block lists,
+// protected domains, executives). It may return nil for "no policy".
+type PolicySource interface {
+	Policy(ctx context.Context, accountID int64) (*detect.Policy, error)
+}
+
+// Pipeline holds the stages. Store and Policies may be nil for offline analysis.
+type Pipeline struct {
+	Auth     *auth.Checker
+	Detector *detect.Detector
+	Store    store.Store
+	Policies PolicySource
+	Limits   message.Limits
+	Log      *slog.Logger
+	// CampaignBits is the simhash distance within which two messages are one campaign.
+	CampaignBits int
+	// Delivered is called after a message was queued for delivery (wakes the relay).
+	Delivered func()
+	// Now is the clock (tests may set it).
+	Now func() time.Time
+}
+
+// Analysis is the result of parse, authenticate and detect.
+type Analysis struct {
+	Message  *message.Message
+	Envelope Envelope
+	Auth     auth.Result
+	Verdict  detect.Verdict
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// Analyze parses, authenticates and scores a message. It never fails: bad input is
+// reported as triggers in the verdict.
+func (p *Pipeline) Analyze(ctx context.Context, raw []byte, env Envelope, pol *detect.Policy) Analysis {
+	m := message.Parse(raw, p.Limits)
+	if env.FromHeaders {
+		h := m.Envelope()
+		if env.ClientIP == nil {
+			env.ClientIP = h.ClientIP
+		}
+		if env.Helo == "" {
+			env.Helo = h.Helo
+		}
+		if env.MailFrom == "" {
+			env.MailFrom = h.MailFrom
+		}
+	}
+	in := auth.Input{
+		ClientIP:   env.ClientIP,
+		Helo:       env.Helo,
+		MailFrom:   env.MailFrom,
+		Raw:        raw,
+		HeaderFrom: m.From.Addr,
+	}
+	if len(m.ReplyTo) > 0 {
+		in.ReplyTo = m.ReplyTo[0].Addr
+	}
+	a := p.Auth.Check(ctx, in)
+	v := p.Detector.DetectFrom(ctx, m, a, pol, env.ClientIP)
+	return Analysis{Message: m, Envelope: env, Auth: a, Verdict: v}
+}
+
+// NewID returns a new URL-safe message id (Cloudflare's postfix_id shape).
+func NewID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// Details is what detail views read back from a stored message.
+type Details struct {
+	Headers     []message.Header     `json:"headers"`
+	Links       []message.Link       `json:"links"`
+	Attachments []message.Attachment `json:"attachments"`
+	Problems    []message.Problem    `json:"problems"`
+	BayesSpam   float64              `json:"bayes_spam"`
+}
+
+// Accept runs the whole pipeline for one message arriving for an account: it is
+// analysed, stored durably with its routing decision, and queued for delivery
+// unless held. When Accept returns nil the message is on disk.
+func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, env Envelope) (*store.Message, Analysis, error) {
+	var pol *detect.Policy
+	if p.Policies != nil {
+		var err error
+		if pol, err = p.Policies.Policy(ctx, acct.ID); err != nil {
+			return nil, Analysis{}, fmt.Errorf("pipeline: policy: %w", err)
+		}
+	}
+	an := p.Analyze(ctx, raw, env, pol)
+	rec := p.Record(acct, raw, an)
+	if an.Message.SimHash != 0 {
+		cid, err := p.Store.Campaign(ctx, acct.ID, rec.StructureHash, rec.SimHash, p.campaignBits())
+		if err != nil {
+			return nil, an, fmt.Errorf("pipeline: campaign: %w", err)
+		}
+		if cid != "" {
+			rec.CampaignID = cid
+		}
+	}
+	var deliverTo []string
+	switch {
+	case an.Envelope.Mode == ModeJournal:
+		rec.DeliveryStatus = store.StatusJournaled
+	case acct.Holds(string(an.Verdict.Disposition)):
+		rec.DeliveryStatus = store.StatusQuarantined
+		rec.IsQuarantined = true
+	default:
+		rec.DeliveryStatus = store.StatusQueued
+		deliverTo = an.Envelope.Recipients
+	}
+	trace := []string{
+		fmt.Sprintf("received from %s (helo %s) mail from <%s> for %d recipient(s), %d bytes",
+			ipString(an.Envelope.ClientIP), an.Envelope.Helo, an.Envelope.MailFrom, len(an.Envelope.Recipients), len(raw)),
+		fmt.Sprintf("authentication: spf=%s dkim=%s dmarc=%s", an.Auth.SPF.Result, an.Auth.DKIMSummary(), an.Auth.DMARC.Result),
+		fmt.Sprintf("disposition %s (%d trigger(s)), %s", an.Verdict.Disposition, len(an.Verdict.Triggers), rec.DeliveryStatus),
+	}
+	if err := p.Store.InsertMessage(ctx, rec, raw, trace, deliverTo); err != nil {
+		return nil, an, err
+	}
+	if len(deliverTo) > 0 && p.Delivered != nil {
+		p.Delivered()
+	}
+	if p.Log != nil {
+		p.Log.Info("message accepted", "id", rec.ID, "account", acct.ID, "disposition", rec.Disposition, "status", rec.DeliveryStatus, "size", len(raw))
+	}
+	return rec, an, nil
+}
+
+func (p *Pipeline) campaignBits() int {
+	if p.CampaignBits > 0 {
+		return p.CampaignBits
+	}
+	return 3
+}
+
+func ipString(ip net.IP) string {
+	if ip == nil {
+		return "unknown"
+	}
+	return ip.String()
+}
+
+// Record builds the stored form of an analysed message.
+func (p *Pipeline) Record(acct store.Account, raw []byte, an Analysis) *store.Message {
+	m := an.Message
+	id := NewID()
+	rec := &store.Message{
+		ID:            id,
+		AccountID:     acct.ID,
+		MessageID:     m.MessageID,
+		Subject:       m.Subject,
+		FromAddr:      m.From.Addr,
+		FromName:      m.From.Name,
+		FromDomain:    m.From.Domain(),
+		EnvelopeFrom:  an.Envelope.MailFrom,
+		EnvelopeTo:    an.Envelope.Recipients,
+		ClientIP:      ipString(an.Envelope.ClientIP),
+		Helo:          an.Envelope.Helo,
+		SentAt:        m.Date,
+		ScannedAt:     p.now(),
+		Disposition:   string(an.Verdict.Disposition),
+		DeliveryMode:  an.Envelope.Mode,
+		StructureHash: m.StructureHash,
+		SimHash:       m.SimHash,
+		CampaignID:    id,
+		Size:          int64(len(raw)),
+	}
+	if an.Envelope.ClientIP == nil {
+		rec.ClientIP = ""
+	}
+	if len(m.ReplyTo) > 0 {
+		rec.ReplyTo = m.ReplyTo[0].Addr
+	}
+	for _, a := range append(append([]message.Address{}, m.To...), m.Cc...) {
+		rec.To = append(rec.To, a.Addr)
+	}
+	var att []string
+	for _, a := range m.Attachments {
+		att = append(att, a.Name, a.MD5, a.SHA1, a.SHA256)
+	}
+	rec.SearchAttachments = strings.Join(att, " ")
+	triggers := an.Verdict.Triggers
+	if triggers == nil {
+		triggers = []detect.Trigger{}
+	}
+	rec.Triggers, _ = json.Marshal(triggers)
+	rec.Auth, _ = json.Marshal(an.Auth)
+	rec.Details, _ = json.Marshal(Details{
+		Headers:     m.Headers,
+		Links:       m.Links,
+		Attachments: m.Attachments,
+		Problems:    m.Problems,
+		BayesSpam:   an.Verdict.BayesSpam,
+	})
+	return rec
+}

@@ -1,0 +1,624 @@
+// Package sqlite is the embedded SQLite implementation of the store, through
+// modernc.org/sqlite (pure Go, FTS5), in WAL mode with synchronous=FULL so a
+// committed transaction is on disk before the caller is told so.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/bits"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/migrations"
+)
+
+// Store is the SQLite store.
+type Store struct {
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and applies migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One writer at a time is what SQLite does anyway; a small pool serves readers.
+	db.SetMaxOpenConns(8)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB exposes the handle for packages that keep their own tables (bayes).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations.SQLite, "sqlite/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(migrations.SQLite, name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)`, base, time.Now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// CreateAccount creates an account holding the default dispositions.
+func (s *Store) CreateAccount(ctx context.Context, name string) (store.Account, error) {
+	now := time.Now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO accounts(name, created_at) VALUES (?, ?)`, name, now.UnixMilli())
+	if err != nil {
+		return store.Account{}, fmt.Errorf("sqlite: create account: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return s.Account(ctx, id)
+}
+
+func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
+	var a store.Account
+	var hold string
+	var created int64
+	if err := row.Scan(&a.ID, &a.Name, &hold, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, store.ErrNotFound
+		}
+		return a, err
+	}
+	for _, d := range strings.Split(hold, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			a.HoldDispositions = append(a.HoldDispositions, d)
+		}
+	}
+	a.CreatedAt = fromMS(created)
+	return a, nil
+}
+
+// Account returns one account.
+func (s *Store) Account(ctx context.Context, id int64) (store.Account, error) {
+	return scanAccount(s.db.QueryRowContext(ctx, `SELECT id, name, hold_dispositions, created_at FROM accounts WHERE id = ?`, id))
+}
+
+// FirstAccount returns the oldest account.
+func (s *Store) FirstAccount(ctx context.Context) (store.Account, error) {
+	return scanAccount(s.db.QueryRowContext(ctx, `SELECT id, name, hold_dispositions, created_at FROM accounts ORDER BY id LIMIT 1`))
+}
+
+func hashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// CreateToken makes a random API token for the account.
+func (s *Store) CreateToken(ctx context.Context, accountID int64, role string) (string, error) {
+	if !store.ValidRole(role) {
+		return "", fmt.Errorf("sqlite: unknown role %q", role)
+	}
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return "", fmt.Errorf("sqlite: account %d: %w", accountID, err)
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	tok := "mw_" + base64.RawURLEncoding.EncodeToString(b[:])
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens(account_id, role, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
+		accountID, role, hashToken(tok), tok[:9], time.Now().UnixMilli())
+	if err != nil {
+		return "", fmt.Errorf("sqlite: create token: %w", err)
+	}
+	return tok, nil
+}
+
+// Authenticate resolves a token to its principal.
+func (s *Store) Authenticate(ctx context.Context, token string) (store.Principal, error) {
+	var p store.Principal
+	err := s.db.QueryRowContext(ctx, `SELECT account_id, role, prefix FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashToken(token)).
+		Scan(&p.AccountID, &p.Role, &p.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, store.ErrNotFound
+	}
+	p.Name = "token:" + p.Name
+	return p, err
+}
+
+func jsonList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func simBands(h uint64) [4]int64 {
+	return [4]int64{int64(h & 0xffff), int64(h >> 16 & 0xffff), int64(h >> 32 & 0xffff), int64(h >> 48 & 0xffff)}
+}
+
+// InsertMessage stores one message durably with its raw bytes, search entry, trace and deliveries.
+func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte, trace []string, deliverTo []string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	b := simBands(m.SimHash)
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages(id, account_id, message_id, subject, from_addr, from_name, from_domain, reply_to,
+		to_addrs, envelope_from, envelope_to, client_ip, helo, sent_at, scanned_at, disposition, triggers, auth, delivery_mode,
+		delivery_status, is_quarantined, structure_hash, simhash, sim_b0, sim_b1, sim_b2, sim_b3, campaign_id, size, details)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		m.ID, m.AccountID, m.MessageID, m.Subject, m.FromAddr, m.FromName, m.FromDomain, m.ReplyTo,
+		jsonList(m.To), m.EnvelopeFrom, jsonList(m.EnvelopeTo), m.ClientIP, m.Helo, ms(m.SentAt), ms(m.ScannedAt),
+		m.Disposition, nonEmpty(m.Triggers, "[]"), nonEmpty(m.Auth, "{}"), m.DeliveryMode, m.DeliveryStatus, m.IsQuarantined,
+		m.StructureHash, int64(m.SimHash), b[0], b[1], b[2], b[3], m.CampaignID, m.Size, nonEmpty(m.Details, "{}"))
+	if err != nil {
+		return fmt.Errorf("sqlite: insert message: %w", err)
+	}
+	seq, _ := res.LastInsertId()
+	m.Seq = seq
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_raw(seq, raw) VALUES (?, ?)`, seq, raw); err != nil {
+		return fmt.Errorf("sqlite: insert raw: %w", err)
+	}
+	recipients := strings.Join(append(append([]string{}, m.To...), m.EnvelopeTo...), " ")
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts(rowid, sender, recipients, subject, message_id, attachments) VALUES (?,?,?,?,?,?)`,
+		seq, m.FromAddr+" "+m.FromName+" "+m.EnvelopeFrom, recipients, m.Subject, m.MessageID, m.SearchAttachments); err != nil {
+		return fmt.Errorf("sqlite: index message: %w", err)
+	}
+	now := time.Now().UnixMilli()
+	for _, line := range trace {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES (?, 'inbound', ?, ?)`, seq, now, line); err != nil {
+			return fmt.Errorf("sqlite: trace: %w", err)
+		}
+	}
+	for _, r := range deliverTo {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deliveries(message_seq, recipient, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`,
+			seq, r, now, now); err != nil {
+			return fmt.Errorf("sqlite: queue delivery: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit message: %w", err)
+	}
+	return nil
+}
+
+func nonEmpty(b []byte, def string) string {
+	if len(b) == 0 {
+		return def
+	}
+	return string(b)
+}
+
+const messageCols = `seq, id, account_id, message_id, subject, from_addr, from_name, from_domain, reply_to, to_addrs, envelope_from,
+	envelope_to, client_ip, helo, sent_at, scanned_at, disposition, triggers, auth, delivery_mode, delivery_status, is_quarantined,
+	structure_hash, simhash, campaign_id, size, details`
+
+func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
+	var m store.Message
+	var to, envTo, triggers, auth, details string
+	var sent, scanned, sim int64
+	err := row.Scan(&m.Seq, &m.ID, &m.AccountID, &m.MessageID, &m.Subject, &m.FromAddr, &m.FromName, &m.FromDomain, &m.ReplyTo,
+		&to, &m.EnvelopeFrom, &envTo, &m.ClientIP, &m.Helo, &sent, &scanned, &m.Disposition, &triggers, &auth, &m.DeliveryMode,
+		&m.DeliveryStatus, &m.IsQuarantined, &m.StructureHash, &sim, &m.CampaignID, &m.Size, &details)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, store.ErrNotFound
+	}
+	if err != nil {
+		return m, err
+	}
+	json.Unmarshal([]byte(to), &m.To)
+	json.Unmarshal([]byte(envTo), &m.EnvelopeTo)
+	m.SentAt, m.ScannedAt = fromMS(sent), fromMS(scanned)
+	m.SimHash = uint64(sim)
+	m.Triggers, m.Auth, m.Details = []byte(triggers), []byte(auth), []byte(details)
+	return m, nil
+}
+
+// GetMessage returns a message of the account by its id.
+func (s *Store) GetMessage(ctx context.Context, accountID int64, id string) (store.Message, error) {
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND id = ?`, accountID, id))
+}
+
+// GetMessageBySeq returns a message by its sequence number.
+func (s *Store) GetMessageBySeq(ctx context.Context, seq int64) (store.Message, error) {
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE seq = ?`, seq))
+}
+
+// Raw returns the raw bytes of a message.
+func (s *Store) Raw(ctx context.Context, seq int64) ([]byte, error) {
+	var raw []byte
+	err := s.db.QueryRowContext(ctx, `SELECT raw FROM message_raw WHERE seq = ?`, seq).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return raw, err
+}
+
+// ftsQuery turns free text into an FTS5 query of quoted terms (all must match), so
+// user input can never be FTS5 syntax.
+func ftsQuery(text string) string {
+	var terms []string
+	for _, f := range strings.Fields(text) {
+		f = strings.ReplaceAll(f, `"`, `""`)
+		terms = append(terms, `"`+f+`"`)
+	}
+	return strings.Join(terms, " ")
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
+// Search lists the account's messages, newest first.
+func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (store.Page, error) {
+	where := []string{"m.account_id = ?"}
+	args := []any{accountID}
+	if q.Text != "" {
+		where = append(where, "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+		args = append(args, ftsQuery(q.Text))
+	}
+	if q.Sender != "" {
+		where = append(where, `(lower(m.from_addr) LIKE ? ESCAPE '\' OR lower(m.envelope_from) LIKE ? ESCAPE '\' OR lower(m.from_name) LIKE ? ESCAPE '\')`)
+		l := likeEscape(q.Sender)
+		args = append(args, l, l, l)
+	}
+	if q.Recipient != "" {
+		where = append(where, `(lower(m.to_addrs) LIKE ? ESCAPE '\' OR lower(m.envelope_to) LIKE ? ESCAPE '\')`)
+		l := likeEscape(q.Recipient)
+		args = append(args, l, l)
+	}
+	if q.Subject != "" {
+		where = append(where, `lower(m.subject) LIKE ? ESCAPE '\'`)
+		args = append(args, likeEscape(q.Subject))
+	}
+	if q.Domain != "" {
+		where = append(where, "m.from_domain = ?")
+		args = append(args, strings.ToLower(q.Domain))
+	}
+	if q.MessageID != "" {
+		where = append(where, "m.message_id = ?")
+		args = append(args, strings.Trim(q.MessageID, "<>"))
+	}
+	if q.Disposition != "" {
+		where = append(where, "m.disposition = ?")
+		args = append(args, q.Disposition)
+	}
+	if q.DeliveryState != "" {
+		where = append(where, "m.delivery_status = ?")
+		args = append(args, q.DeliveryState)
+	}
+	if q.DetectionsOnly {
+		where = append(where, "m.disposition <> 'NONE'")
+	}
+	if !q.Start.IsZero() {
+		where = append(where, "m.scanned_at >= ?")
+		args = append(args, ms(q.Start))
+	}
+	if !q.End.IsZero() {
+		where = append(where, "m.scanned_at < ?")
+		args = append(args, ms(q.End))
+	}
+	var page store.Page
+	cond := strings.Join(where, " AND ")
+	if q.CountTotal {
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM messages m WHERE `+cond, args...).Scan(&page.Total); err != nil {
+			return page, fmt.Errorf("sqlite: count: %w", err)
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	listArgs := append([]any{}, args...)
+	if q.Cursor > 0 {
+		cond += " AND m.seq < ?"
+		listArgs = append(listArgs, q.Cursor)
+	}
+	listArgs = append(listArgs, limit+1, q.Offset)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("m.", messageCols)+` FROM messages m WHERE `+cond+` ORDER BY m.seq DESC LIMIT ? OFFSET ?`, listArgs...)
+	if err != nil {
+		return page, fmt.Errorf("sqlite: search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Messages = append(page.Messages, m)
+	}
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	if len(page.Messages) > limit {
+		page.Messages = page.Messages[:limit]
+		page.NextCursor = page.Messages[limit-1].Seq
+	}
+	return page, nil
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// AddTrace appends a trace line.
+func (s *Store) AddTrace(ctx context.Context, seq int64, direction, line string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES (?, ?, ?, ?)`, seq, direction, time.Now().UnixMilli(), line)
+	return err
+}
+
+// Trace returns a message's trace lines in order.
+func (s *Store) Trace(ctx context.Context, seq int64) ([]store.TraceLine, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT direction, logged_at, line FROM trace WHERE message_seq = ? ORDER BY id`, seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.TraceLine
+	for rows.Next() {
+		var t store.TraceLine
+		var at int64
+		if err := rows.Scan(&t.Direction, &at, &t.Line); err != nil {
+			return nil, err
+		}
+		t.LoggedAt = fromMS(at)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// AddAction appends an action log entry.
+func (s *Store) AddAction(ctx context.Context, seq int64, a store.Action) error {
+	props, _ := json.Marshal(a.Properties)
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = time.Now()
+	}
+	var completed any
+	if !a.CompletedAt.IsZero() {
+		completed = ms(a.CompletedAt)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO action_log(message_seq, operation, status, requested_by, properties, created_at, completed_at) VALUES (?,?,?,?,?,?,?)`,
+		seq, a.Operation, a.Status, a.RequestedBy, string(props), ms(a.CreatedAt), completed)
+	return err
+}
+
+// Actions returns a message's action log.
+func (s *Store) Actions(ctx context.Context, seq int64) ([]store.Action, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, operation, status, requested_by, properties, created_at, coalesce(completed_at, 0) FROM action_log WHERE message_seq = ? ORDER BY id`, seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Action
+	for rows.Next() {
+		var a store.Action
+		var props string
+		var created, completed int64
+		if err := rows.Scan(&a.ID, &a.Operation, &a.Status, &a.RequestedBy, &props, &created, &completed); err != nil {
+			return nil, err
+		}
+		json.Unmarshal([]byte(props), &a.Properties)
+		a.CreatedAt, a.CompletedAt = fromMS(created), fromMS(completed)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Audit records a state change.
+func (s *Store) Audit(ctx context.Context, e store.AuditEntry) error {
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log(account_id, actor, action, target, detail, created_at) VALUES (?,?,?,?,?,?)`,
+		e.AccountID, e.Actor, e.Action, e.Target, e.Detail, time.Now().UnixMilli())
+	return err
+}
+
+// AuditLog returns the newest audit entries of an account.
+func (s *Store) AuditLog(ctx context.Context, accountID int64, limit int) ([]store.AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, account_id, actor, action, target, detail, created_at FROM audit_log WHERE account_id = ? ORDER BY id DESC LIMIT ?`, accountID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.AccountID, &e.Actor, &e.Action, &e.Target, &e.Detail, &at); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// QueueDeliveries queues recipients not queued before and lifts the quarantine.
+func (s *Store) QueueDeliveries(ctx context.Context, seq int64, recipients []string) ([]string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := time.Now().UnixMilli()
+	var queued []string
+	for _, r := range recipients {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deliveries(message_seq, recipient, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`, seq, r, now, now)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			queued = append(queued, r)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET is_quarantined = 0, delivery_status = CASE WHEN delivery_status = 'delivered' THEN 'delivered' ELSE 'queued' END WHERE seq = ?`, seq); err != nil {
+		return nil, err
+	}
+	return queued, tx.Commit()
+}
+
+// DueDeliveries returns pending deliveries whose time has come.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
+	return s.deliveries(ctx, `SELECT id, message_seq, recipient, attempts FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, now.UnixMilli(), limit)
+}
+
+// PendingDeliveries returns a message's unfinished deliveries.
+func (s *Store) PendingDeliveries(ctx context.Context, seq int64) ([]store.Delivery, error) {
+	return s.deliveries(ctx, `SELECT id, message_seq, recipient, attempts FROM deliveries WHERE message_seq = ? AND status = 'pending' ORDER BY id`, seq)
+}
+
+func (s *Store) deliveries(ctx context.Context, q string, args ...any) ([]store.Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Delivery
+	for rows.Next() {
+		var d store.Delivery
+		if err := rows.Scan(&d.ID, &d.MessageSeq, &d.Recipient, &d.Attempts); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// FinishDelivery records the outcome of one attempt.
+func (s *Store) FinishDelivery(ctx context.Context, id int64, status, errText string, next time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+		status, errText, ms(next), time.Now().UnixMilli(), id)
+	return err
+}
+
+// RefreshDeliveryStatus derives a message's delivery_status from its deliveries.
+func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
+	var pending, delivered, failed, retried int
+	err := s.db.QueryRowContext(ctx, `SELECT
+		coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'delivered'), 0), coalesce(sum(status = 'failed'), 0),
+		coalesce(sum(status = 'pending' AND attempts > 0), 0) FROM deliveries WHERE message_seq = ?`, seq).Scan(&pending, &delivered, &failed, &retried)
+	if err != nil {
+		return err
+	}
+	var status string
+	switch {
+	case retried > 0:
+		status = store.StatusDeferred
+	case pending > 0:
+		status = store.StatusQueued
+	case failed > 0 && delivered == 0:
+		status = store.StatusBounced
+	case delivered > 0:
+		status = store.StatusDelivered
+	default:
+		return nil
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE messages SET delivery_status = ? WHERE seq = ? AND is_quarantined = 0`, status, seq)
+	return err
+}
+
+// Campaign finds an earlier message of the same campaign.
+func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error) {
+	b := simBands(simhash)
+	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, simhash, structure_hash FROM messages WHERE account_id = ? AND (sim_b0 = ? OR sim_b1 = ? OR sim_b2 = ? OR sim_b3 = ?) ORDER BY seq DESC LIMIT 200`,
+		accountID, b[0], b[1], b[2], b[3])
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cid, sh string
+		var h int64
+		if err := rows.Scan(&cid, &h, &sh); err != nil {
+			return "", err
+		}
+		d := bits.OnesCount64(uint64(h) ^ simhash)
+		if d <= maxBits || (structureHash != "" && sh == structureHash && d <= 2*maxBits) {
+			return cid, nil
+		}
+	}
+	return "", rows.Err()
+}

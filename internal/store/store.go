@@ -1,0 +1,209 @@
+// Package store defines mailwarden's persistence boundary: accounts, API tokens,
+// messages with their raw bytes and verdicts, onward deliveries, trace, action log
+// and audit log. Implementations live in sub-packages (sqlite; postgres follows)
+// and pass the same test suite (storetest).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors shared by implementations.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Roles of API tokens and console users (DESIGN.md, "Access").
+const (
+	RoleAdmin    = "admin"    // settings, tokens, everything an analyst can do
+	RoleAnalyst  = "analyst"  // reclassify, release, move
+	RoleViewer   = "viewer"   // read only
+	RoleReporter = "reporter" // user submissions only
+)
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r string) bool {
+	switch r {
+	case RoleAdmin, RoleAnalyst, RoleViewer, RoleReporter:
+		return true
+	}
+	return false
+}
+
+// Account is one isolated tenant.
+type Account struct {
+	ID               int64
+	Name             string
+	HoldDispositions []string // dispositions held in quarantine
+	CreatedAt        time.Time
+}
+
+// Holds reports whether mail of this disposition is held in quarantine.
+func (a Account) Holds(disposition string) bool {
+	for _, d := range a.HoldDispositions {
+		if d == disposition {
+			return true
+		}
+	}
+	return false
+}
+
+// Principal is who an API token or session acts as.
+type Principal struct {
+	AccountID int64
+	Role      string
+	Name      string // token prefix or user email, for logs
+}
+
+// Delivery statuses of a message as Cloudflare names them.
+const (
+	StatusDelivered   = "delivered"
+	StatusQuarantined = "quarantined"
+	StatusQueued      = "queued"
+	StatusDeferred    = "deferred"
+	StatusBounced     = "bounced"
+	StatusRejected    = "rejected"
+	StatusJournaled   = "journaled" // scan-only import, never delivered (not a Cloudflare value; listed as none)
+)
+
+// Message is the stored record of one scanned message.
+type Message struct {
+	Seq            int64
+	ID             string // URL-safe, also Cloudflare's postfix_id
+	AccountID      int64
+	MessageID      string
+	Subject        string
+	FromAddr       string
+	FromName       string
+	FromDomain     string
+	ReplyTo        string
+	To             []string
+	EnvelopeFrom   string
+	EnvelopeTo     []string
+	ClientIP       string
+	Helo           string
+	SentAt         time.Time // zero when unknown
+	ScannedAt      time.Time
+	Disposition    string
+	Triggers       []byte // JSON array of detect.Trigger
+	Auth           []byte // JSON auth.Result
+	DeliveryMode   string // DIRECT, API, JOURNAL
+	DeliveryStatus string
+	IsQuarantined  bool
+	StructureHash  string
+	SimHash        uint64
+	CampaignID     string
+	Size           int64
+	// Details is JSON with what detail views read: links, attachments, headers, problems.
+	Details []byte
+	// Attachments and recipients text for full-text search (not read back).
+	SearchAttachments string
+}
+
+// Query filters messages. Zero values do not filter.
+type Query struct {
+	Text           string // full text
+	Sender         string
+	Recipient      string
+	Subject        string
+	Domain         string
+	MessageID      string
+	Disposition    string
+	DeliveryState  string
+	DetectionsOnly bool
+	Start, End     time.Time
+	Cursor         int64 // messages with seq below this (newest first); 0 = from the newest
+	Offset         int   // page paging
+	Limit          int
+	CountTotal     bool
+}
+
+// Page is one page of results.
+type Page struct {
+	Messages   []Message
+	Total      int   // when CountTotal
+	NextCursor int64 // 0 when no more
+}
+
+// TraceLine is one line of a message's trace.
+type TraceLine struct {
+	Direction string // inbound, outbound
+	LoggedAt  time.Time
+	Line      string
+}
+
+// Action is an action log entry on a message.
+type Action struct {
+	ID          int64
+	Operation   string
+	Status      string
+	RequestedBy string
+	Properties  map[string]string
+	CreatedAt   time.Time
+	CompletedAt time.Time
+}
+
+// Delivery is one pending onward delivery.
+type Delivery struct {
+	ID         int64
+	MessageSeq int64
+	Recipient  string
+	Attempts   int
+}
+
+// AuditEntry is one state change.
+type AuditEntry struct {
+	ID        int64
+	AccountID int64
+	Actor     string
+	Action    string
+	Target    string
+	Detail    string
+	CreatedAt time.Time
+}
+
+// Store is everything mailwarden keeps.
+type Store interface {
+	Close() error
+
+	CreateAccount(ctx context.Context, name string) (Account, error)
+	Account(ctx context.Context, id int64) (Account, error)
+	FirstAccount(ctx context.Context) (Account, error) // ErrNotFound when none
+	// CreateToken makes an API token; the plaintext is returned once, only its hash is kept.
+	CreateToken(ctx context.Context, accountID int64, role string) (string, error)
+	// Authenticate resolves a plaintext token; ErrNotFound for unknown or revoked ones.
+	Authenticate(ctx context.Context, token string) (Principal, error)
+
+	// InsertMessage stores a message, its raw bytes, its search entry, its first trace
+	// lines and the deliveries to queue, in one durable transaction.
+	InsertMessage(ctx context.Context, m *Message, raw []byte, trace []string, deliverTo []string) error
+	GetMessage(ctx context.Context, accountID int64, id string) (Message, error)
+	GetMessageBySeq(ctx context.Context, seq int64) (Message, error)
+	Raw(ctx context.Context, seq int64) ([]byte, error)
+	Search(ctx context.Context, accountID int64, q Query) (Page, error)
+
+	AddTrace(ctx context.Context, seq int64, direction, line string) error
+	Trace(ctx context.Context, seq int64) ([]TraceLine, error)
+	AddAction(ctx context.Context, seq int64, a Action) error
+	Actions(ctx context.Context, seq int64) ([]Action, error)
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, accountID int64, limit int) ([]AuditEntry, error)
+
+	// QueueDeliveries adds deliveries for recipients not already queued or delivered,
+	// clears the quarantine flag, and returns the recipients newly queued.
+	QueueDeliveries(ctx context.Context, seq int64, recipients []string) ([]string, error)
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// PendingDeliveries returns a message's deliveries not yet finished.
+	PendingDeliveries(ctx context.Context, seq int64) ([]Delivery, error)
+	// FinishDelivery records an attempt: delivered, failed for good, or retry at next.
+	FinishDelivery(ctx context.Context, id int64, status string, errText string, next time.Time) error
+	// DeliveryState recomputes a message's delivery_status from its deliveries.
+	RefreshDeliveryStatus(ctx context.Context, seq int64) error
+
+	// Campaign finds the campaign of a new message: an earlier message of the account
+	// with the same structure hash, or a simhash within maxBits. "" when none.
+	Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error)
+}
