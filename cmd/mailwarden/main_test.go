@@ -432,9 +432,10 @@ func TestSwaks(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	big := strings.Repeat("y", 200000)
+	bigFile := filepath.Join(t.TempDir(), "big.txt")
+	os.WriteFile(bigFile, []byte(strings.Repeat(strings.Repeat("y", 70)+"\n", 3000)), 0o644)
 	out, err = exec.Command(swaks, "--server", host, "--port", port, "--from", "carol@example.net", "--to", "dave@corp.test",
-		"--header", "Subject: swaks big", "--body", big).CombinedOutput()
+		"--header", "Subject: swaks big", "--body", bigFile).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "552") {
 		t.Errorf("swaks over the size limit: want a 552 refusal, got %v\n%s", err, lastLines(string(out), 5))
 	}

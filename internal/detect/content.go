@@ -15,42 +15,62 @@ const maxContent = 64 << 10
 // corpus message: business-e-mail-compromise requests, credential-phishing
 // pretexts, and classic unsolicited-commercial wording.
 var (
-	paymentRe = regexp.MustCompile(`\b(?:gift ?cards?|(?:itunes|apple|google play|steam|amazon|ebay|vanilla) (?:gift )?cards?|wire transfer|bank transfer|(?:change|update|new)[a-z ]{0,20}(?:bank|banking|account|payment) (?:details|information|info)|(?:payment|invoice) (?:is )?(?:due|overdue|pending|outstanding)|outstanding (?:invoice|payment|balance)|(?:send|make|process|initiate|complete) (?:a |the |an )?(?:urgent )?(?:payment|wire|transfer)|scratch (?:off )?the (?:back|cards?)|bitcoin (?:wallet|address))\b`)
-	urgencyRe = regexp.MustCompile(`\b(?:urgent(?:ly)?|asap|immediately|right away|as soon as possible|are you (?:available|at your desk|around)|quick (?:favou?r|task|request)|confidential|discreet|keep this between us|before (?:the )?(?:end|close) of (?:the )?(?:day|business)|within (?:24|48) hours)\b`)
+	paymentRe = pre([]string{"card", "transfer", "bank", "payment", "invoice", "outstanding", "wire", "scratch", "bitcoin"}, `\b(?:gift ?cards?|(?:itunes|apple|google play|steam|amazon|ebay|vanilla) (?:gift )?cards?|wire transfer|bank transfer|(?:change|update|new)[a-z ]{0,20}(?:bank|banking|account|payment) (?:details|information|info)|(?:payment|invoice) (?:is )?(?:due|overdue|pending|outstanding)|outstanding (?:invoice|payment|balance)|(?:send|make|process|initiate|complete) (?:a |the |an )?(?:urgent )?(?:payment|wire|transfer)|scratch (?:off )?the (?:back|cards?)|bitcoin (?:wallet|address))\b`)
+	urgencyRe = pre([]string{"urgent", "asap", "immediately", "right away", "as soon", "are you", "quick", "confidential", "discreet", "between us", "of the", "of day", "of business", "within"}, `\b(?:urgent(?:ly)?|asap|immediately|right away|as soon as possible|are you (?:available|at your desk|around)|quick (?:favou?r|task|request)|confidential|discreet|keep this between us|before (?:the )?(?:end|close) of (?:the )?(?:day|business)|within (?:24|48) hours)\b`)
 
 	credentialGroups = []struct {
 		name string
-		re   *regexp.Regexp
+		re   phrase
 	}{
-		{"account suspension", regexp.MustCompile(`\b(?:account|mailbox|access|card) (?:has been |will be |is |was )?(?:temporarily )?(?:suspended|locked|limited|disabled|restricted|deactivated|blocked|on hold|terminated|closed)\b`)},
-		{"verification request", regexp.MustCompile(`\b(?:verify|confirm|validate|update|reactivate|restore|unlock) (?:your|the) (?:account|identity|information|details|password|e-?mail|mailbox|billing|login|credentials)\b`)},
-		{"unusual activity", regexp.MustCompile(`\b(?:unusual|suspicious|unauthori[sz]ed|irregular|unrecognized) (?:activity|sign[ -]?in|log[ -]?in|login attempt|access|transaction)s?\b`)},
-		{"password expiry", regexp.MustCompile(`\bpassword (?:will )?(?:expire|expires|expired|expiration)\b`)},
-		{"mailbox quota", regexp.MustCompile(`\b(?:mailbox|storage|quota) (?:is )?(?:full|almost full|exceeded|limit)\b|\bexceeded (?:its|your|the) (?:storage|quota)\b`)},
-		{"click to sign in", regexp.MustCompile(`\b(?:click|tap) (?:here|below|the (?:link|button)) to (?:log ?in|sign ?in|verify|confirm|update|restore|unlock|reactivate|validate|review)\b`)},
-		{"pending messages", regexp.MustCompile(`\b(?:pending|undelivered|held|incoming) (?:e-?mails?|messages?) (?:have been |were |are )?(?:held|pending|blocked|on hold|awaiting)\b`)},
+		{"account suspension", pre([]string{"suspended", "locked", "limited", "disabled", "restricted", "deactivated", "blocked", "on hold", "terminated", "closed"}, `\b(?:account|mailbox|access|card) (?:has been |will be |is |was )?(?:temporarily )?(?:suspended|locked|limited|disabled|restricted|deactivated|blocked|on hold|terminated|closed)\b`)},
+		{"verification request", pre([]string{"verify", "confirm", "validate", "update", "reactivate", "restore", "unlock"}, `\b(?:verify|confirm|validate|update|reactivate|restore|unlock) (?:your|the) (?:account|identity|information|details|password|e-?mail|mailbox|billing|login|credentials)\b`)},
+		{"unusual activity", pre([]string{"unusual", "suspicious", "unauthori", "irregular", "unrecognized"}, `\b(?:unusual|suspicious|unauthori[sz]ed|irregular|unrecognized) (?:activity|sign[ -]?in|log[ -]?in|login attempt|access|transaction)s?\b`)},
+		{"password expiry", pre([]string{"password"}, `\bpassword (?:will )?(?:expire|expires|expired|expiration)\b`)},
+		{"mailbox quota", pre([]string{"full", "exceeded", "quota", "limit"}, `\b(?:mailbox|storage|quota) (?:is )?(?:full|almost full|exceeded|limit)\b|\bexceeded (?:its|your|the) (?:storage|quota)\b`)},
+		{"click to sign in", pre([]string{"click", "tap"}, `\b(?:click|tap) (?:here|below|the (?:link|button)) to (?:log ?in|sign ?in|verify|confirm|update|restore|unlock|reactivate|validate|review)\b`)},
+		{"pending messages", pre([]string{"mail", "message"}, `\b(?:pending|undelivered|held|incoming) (?:e-?mails?|messages?) (?:have been |were |are )?(?:held|pending|blocked|on hold|awaiting)\b`)},
 	}
 
-	spamPhrases = []*regexp.Regexp{
-		regexp.MustCompile(`\b100% (?:free|guaranteed|satisfied)\b`),
-		regexp.MustCompile(`\b(?:act now|order now|buy now|call now|apply now)\b`),
-		regexp.MustCompile(`\blimited[- ]time (?:offer|only)\b`),
-		regexp.MustCompile(`\brisk[- ]free\b`),
-		regexp.MustCompile(`\bmoney[- ]back guarantee\b`),
-		regexp.MustCompile(`\bno obligation\b`),
-		regexp.MustCompile(`\b(?:make|earn) (?:\$|money|cash|extra income)`),
-		regexp.MustCompile(`\bwork(?:ing)? from home\b`),
-		regexp.MustCompile(`\b(?:lose weight|weight loss)\b`),
-		regexp.MustCompile(`\b(?:viagra|cialis|levitra|pharmacy)\b`),
-		regexp.MustCompile(`\b(?:online casino|jackpot)\b`),
-		regexp.MustCompile(`\byou (?:have been|were|are) (?:selected|chosen)\b`),
-		regexp.MustCompile(`\bthis is not (?:a )?spam\b`),
-		regexp.MustCompile(`\b(?:to be removed|remove me) from (?:our|this|the|future) (?:mailing )?(?:list|mailings)\b`),
-		regexp.MustCompile(`\b(?:lowest|best) (?:price|rates?)\b`),
-		regexp.MustCompile(`\b(?:mortgage|refinance|debt consolidation)\b`),
-		regexp.MustCompile(`\bdear (?:friend|sir/madam|valued customer)\b`),
+	spamPhrases = []phrase{
+		pre([]string{"100%"}, `\b100% (?:free|guaranteed|satisfied)\b`),
+		pre([]string{" now"}, `\b(?:act now|order now|buy now|call now|apply now)\b`),
+		pre([]string{"limited"}, `\blimited[- ]time (?:offer|only)\b`),
+		pre([]string{"risk"}, `\brisk[- ]free\b`),
+		pre([]string{"money"}, `\bmoney[- ]back guarantee\b`),
+		pre([]string{"obligation"}, `\bno obligation\b`),
+		pre([]string{"make", "earn"}, `\b(?:make|earn) (?:\$|money|cash|extra income)`),
+		pre([]string{"work"}, `\bwork(?:ing)? from home\b`),
+		pre([]string{"weight"}, `\b(?:lose weight|weight loss)\b`),
+		pre([]string{"viagra", "cialis", "levitra", "pharmacy"}, `\b(?:viagra|cialis|levitra|pharmacy)\b`),
+		pre([]string{"casino", "jackpot"}, `\b(?:online casino|jackpot)\b`),
+		pre([]string{"selected", "chosen"}, `\byou (?:have been|were|are) (?:selected|chosen)\b`),
+		pre([]string{"spam"}, `\bthis is not (?:a )?spam\b`),
+		pre([]string{"remove"}, `\b(?:to be removed|remove me) from (?:our|this|the|future) (?:mailing )?(?:list|mailings)\b`),
+		pre([]string{"price", "rate"}, `\b(?:lowest|best) (?:price|rates?)\b`),
+		pre([]string{"mortgage", "refinance", "debt"}, `\b(?:mortgage|refinance|debt consolidation)\b`),
+		pre([]string{"dear"}, `\bdear (?:friend|sir/madam|valued customer)\b`),
 	}
 )
+
+// phrase is a regular expression with literal prefilters: the expression runs
+// only when the text contains one of them (Go's regexp is slow on alternations
+// with \b; a substring search is not).
+type phrase struct {
+	any []string
+	re  *regexp.Regexp
+}
+
+func pre(any []string, expr string) phrase { return phrase{any: any, re: regexp.MustCompile(expr)} }
+
+// FindString returns the leftmost match, "" if none.
+func (p phrase) FindString(text string) string {
+	for _, a := range p.any {
+		if strings.Contains(text, a) {
+			return p.re.FindString(text)
+		}
+	}
+	return ""
+}
 
 // lowerText is the subject and body text, lowercased and bounded.
 func lowerText(m *message.Message) string {

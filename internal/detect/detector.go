@@ -101,7 +101,7 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 
 	add(authTriggers(m, a, p, authed)...)
 	add(phishTriggers(m, a, p)...)
-	add(linkTriggers(m)...)
+	add(linkTriggers(m, p)...)
 	add(attachmentTriggers(m)...)
 	add(contentTriggers(m, p)...)
 	add(bulkTriggers(m)...)

@@ -109,3 +109,28 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDetect is Detect (triggers, no content model) over the golden messages.
+func BenchmarkDetect(b *testing.B) {
+	emls, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.eml"))
+	var msgs []*message.Message
+	for _, e := range emls {
+		raw, err := os.ReadFile(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs = append(msgs, message.Parse(raw, message.Limits{}))
+	}
+	pol, err := LoadOrgFile(filepath.Join("testdata", "golden", "org.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := New(DefaultConfig(), nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		d.Detect(ctx, msgs[i%len(msgs)], auth.Result{}, pol)
+		i++
+	}
+}

@@ -109,13 +109,14 @@ func textHost(text string) string {
 
 // linkTriggers checks every link: text/href mismatch, IP literals, shorteners,
 // free hosting. Each fires at most once per message, with a count in its detail.
-func linkTriggers(m *message.Message) []Trigger {
+func linkTriggers(m *message.Message, p *Policy) []Trigger {
 	type hit struct {
 		first string
 		n     int
 		det   string
 	}
 	var mismatch, ip, short, free hit
+	mismatchScore := scoreLinkTextMismatch
 	for i, l := range m.Links {
 		if i >= maxLinks {
 			break
@@ -130,6 +131,10 @@ func linkTriggers(m *message.Message) []Trigger {
 		if th := textHost(l.Text); th != "" && registrable(th) != registrable(host) {
 			if mismatch.n == 0 {
 				mismatch.first, mismatch.det = l.Href, fmt.Sprintf("link text shows %s but goes to %s", th, host)
+			}
+			if mismatchScore < scoreLinkTextProtected && p.isProtected(th) {
+				mismatchScore = scoreLinkTextProtected
+				mismatch.first, mismatch.det = l.Href, fmt.Sprintf("link text shows the organisation's %s but goes to %s", th, host)
 			}
 			mismatch.n++
 		}
@@ -160,7 +165,7 @@ func linkTriggers(m *message.Message) []Trigger {
 		return ""
 	}
 	if mismatch.n > 0 {
-		out = append(out, Trigger{Name: TrigLinkTextMismatch, Score: scoreLinkTextMismatch, Category: CatPhish, Field: "link", Portion: mismatch.first, Detail: mismatch.det + more(mismatch.n)})
+		out = append(out, Trigger{Name: TrigLinkTextMismatch, Score: mismatchScore, Category: CatPhish, Field: "link", Portion: mismatch.first, Detail: mismatch.det + more(mismatch.n)})
 	}
 	if ip.n > 0 {
 		out = append(out, Trigger{Name: TrigIPLiteralLink, Score: scoreIPLiteralLink, Category: CatPhish, Field: "link", Portion: ip.first, Detail: "link to a bare IP address" + more(ip.n)})

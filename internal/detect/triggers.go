@@ -68,6 +68,7 @@ const (
 	scoreDisplayNameExec   = 5.0
 	scoreDisplayNameAddr   = 1.0
 	scoreLinkTextMismatch  = 3.0
+	scoreLinkTextProtected = 5.0 // the text shows one of the organisation's domains
 	scoreIPLiteralLink     = 2.5
 	scoreShortener         = 1.0
 	scoreFreeHosting       = 1.5
@@ -78,7 +79,7 @@ const (
 	scoreMacroDoc          = 4.0
 	scoreDiskImage         = 4.0
 	scoreEncryptedArchive  = 4.0
-	scoreHTMLSmuggling     = 7.0
+	scoreHTMLSmuggling     = 8.0 // MALICIOUS alone
 	scorePaymentFirstTime  = 4.0
 	scorePaymentUnknown    = 2.5 // no sender history available
 	scoreReplyTo           = 1.0

@@ -9,6 +9,12 @@
 // input, case-insensitive comparison of the i= and d= domains (RFC 6376 section
 // 3.5 and RFC 4343), the key's t=s flag (section 3.6.1) and a bound on the number
 // of signatures verified.
+//
+// An rsa-sha1 signature or one made with an RSA key under 1024 bits is reported as
+// permerror, not fail: RFC 8301 section 3 says such signatures have "permanently
+// failed evaluation" (RFC 6376 PERMFAIL), and RFC 8601 section 2.7.1 keeps "fail"
+// for signatures that were acceptable but did not verify. rsa-sha1 is refused
+// before the key lookup, so a DNS failure cannot turn it into temperror.
 package dkim
 
 import (

@@ -59,6 +59,7 @@ func TestZoneTXT(t *testing.T) {
 		{"y.x.wild.example.com", "", "nxdomain"},   // closest encloser x.wild has no wildcard
 		{"*.wild.example.com", "wildcard", "ok"},
 		{"wild.example.com", "", "nodata"},
+		{"esc.example.com", "a\"b\\c \xefA", "ok"}, // \DDD and \X escapes decoded
 		{"broken.example.com", "", "servfail"},
 		{"slow.example.com", "", "timeout"},
 		{"halfbroken.example.com", "", "servfail"},
@@ -124,6 +125,23 @@ func TestZoneAddresses(t *testing.T) {
 	cancel()
 	if _, err := z.LookupTXT(cctx, "example.com"); !errors.Is(err, context.Canceled) || !IsTemporary(err) {
 		t.Errorf("LookupTXT with canceled context: %v", err)
+	}
+}
+
+func TestEscapeRoundTrip(t *testing.T) {
+	raw := "v=spf1 \"quoted\" back\\slash \x00\x80\xff " + strings.Repeat("x", 300)
+	z := NewZone()
+	z.Add(NewTXT("Odd Name;(x).example.com", 60, raw))
+	text := z.records[canon(EscapeName("odd name;(x).example.com"))][0].String()
+	z2, err := ParseZone(strings.NewReader(text+"\n"), ".")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	for _, zz := range []*Zone{z, z2} {
+		got, err := zz.LookupTXT(context.Background(), "odd name;(X).example.com")
+		if err != nil || len(got) != 1 || got[0] != raw {
+			t.Errorf("LookupTXT = %q, %v; want %q", got, err, raw)
+		}
 	}
 }
 

@@ -104,6 +104,10 @@ func CheckHelo(ctx context.Context, r dnsx.Resolver, ip net.IP, helo string) Res
 func check(ctx context.Context, r dnsx.Resolver, ip net.IP, helo, local, domain string) Result {
 	domain = strings.TrimSuffix(domain, ".")
 	res := Result{Domain: domain}
+	if r == nil {
+		res.Result, res.Detail = StatusTemperror, "spf: no resolver"
+		return res
+	}
 	if ip4 := ip.To4(); ip4 != nil {
 		ip = ip4
 	} else if len(ip) != net.IPv6len {

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/mailwarden/mailwarden/internal/dnsx"
+	"github.com/mailwarden/mailwarden/internal/spf/spftest"
 )
 
 // TestMacroExamples runs the examples of RFC 7208 7.4.
@@ -186,6 +187,20 @@ func FuzzCheck(f *testing.F) {
 		"v=spf1 mx:x.example.com/0 ptr:example.com", "v=spf1 a:museum", "v=spf1 ip4:1.2.3.4/33 +all",
 	} {
 		f.Add(s)
+	}
+	// Every TXT record of the RFC 7208 suite, when it is present.
+	if scenarios, err := spftest.SuiteScenarios(suiteDir + "rfc7208-tests.yml"); err == nil {
+		for _, s := range scenarios {
+			for _, rr := range s.Records {
+				if txt, ok := rr.(*dns.TXT); ok {
+					if got, err := s.Zone().LookupTXT(context.Background(), txt.Hdr.Name); err == nil {
+						for _, r := range got {
+							f.Add(r)
+						}
+					}
+				}
+			}
+		}
 	}
 	f.Fuzz(func(t *testing.T, record string) {
 		z := dnsx.NewZone()
