@@ -50,9 +50,22 @@ func cmdTokenCreate(args []string) {
 	json.NewEncoder(os.Stdout).Encode(map[string]any{"account_id": acct.ID, "token": tok, "role": *role})
 }
 
-// accountPolicy is the detection policy scan and learn use: the org file's.
+// accountPolicy is the detection policy scan uses: the first account's, with the org file's.
 func accountPolicy(ctx context.Context, st store.Store, org *detect.Policy) (*detect.Policy, error) {
-	return org, nil
+	acct, err := st.FirstAccount(ctx)
+	if err == store.ErrNotFound {
+		return org, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &detect.Policy{}
+	if org != nil {
+		c := *org
+		p = &c
+	}
+	p.AccountID = acct.ID
+	return p, nil
 }
 
 func cmdImport(args []string) {
@@ -88,11 +101,11 @@ func cmdImport(args []string) {
 	if err != nil {
 		fatalf("%v", err)
 	}
-	scorer, err := openModel(ctx, st, log)
+	models, err := openModel(ctx, st, log)
 	if err != nil {
 		fatalf("%v", err)
 	}
-	pipe := newPipeline(cfg, res, st, scorer, log)
+	pipe := newPipeline(cfg, res, st, models, log)
 	pipe.Policies = staticPolicy{org}
 	var paths []string
 	for _, root := range fs.Args() {

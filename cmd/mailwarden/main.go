@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/bayes"
 	"github.com/mailwarden/mailwarden/internal/detect"
 	"github.com/mailwarden/mailwarden/internal/dnsx"
 	"github.com/mailwarden/mailwarden/internal/message"
@@ -119,7 +120,11 @@ func loadOrg(cfg Config) (*detect.Policy, error) {
 }
 
 // newPipeline builds the one pipeline every entry point uses.
-func newPipeline(cfg Config, res dnsx.Resolver, st store.Store, scorer detect.BayesScorer, log *slog.Logger) *pipeline.Pipeline {
+func newPipeline(cfg Config, res dnsx.Resolver, st store.Store, models *bayes.Models, log *slog.Logger) *pipeline.Pipeline {
+	var scorer detect.BayesScorer
+	if models != nil {
+		scorer = models
+	}
 	det := detect.New(detect.DefaultConfig(), scorer)
 	det.Logger = log
 	return &pipeline.Pipeline{

@@ -16,7 +16,7 @@ import (
 	"sort"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
-	"github.com/mailwarden/mailwarden/internal/detect"
+	"github.com/mailwarden/mailwarden/internal/bayes"
 	"github.com/mailwarden/mailwarden/internal/pipeline"
 )
 
@@ -79,7 +79,7 @@ func cmdScan(args []string, out io.Writer) int {
 		fatalf("%v", err)
 	}
 	// The model and policies of --data are used when a database is there; scan never creates one.
-	var scorer detect.BayesScorer
+	var models *bayes.Models
 	pol := org
 	if _, err := os.Stat(cfg.DSN()); err == nil || cfg.DB != "" {
 		st, err := openStore(ctx, cfg)
@@ -87,14 +87,14 @@ func cmdScan(args []string, out io.Writer) int {
 			fatalf("%v", err)
 		}
 		defer st.Close()
-		if scorer, err = openModel(ctx, st, log); err != nil {
+		if models, err = openModel(ctx, st, log); err != nil {
 			fatalf("%v", err)
 		}
 		if pol, err = accountPolicy(ctx, st, org); err != nil {
 			fatalf("%v", err)
 		}
 	}
-	pipe := newPipeline(cfg, res, nil, scorer, log)
+	pipe := newPipeline(cfg, res, nil, models, log)
 	env := pipeline.Envelope{ClientIP: ip, Helo: *helo, MailFrom: *mailFrom, FromHeaders: true, Mode: pipeline.ModeAPI}
 
 	files := make(chan string, 64)

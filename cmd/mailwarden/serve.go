@@ -62,11 +62,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 	if err != nil {
 		return err
 	}
-	scorer, err := openModel(ctx, st, log)
+	models, err := openModel(ctx, st, log)
 	if err != nil {
 		return err
 	}
-	pipe := newPipeline(cfg, res, st, scorer, log)
+	pipe := newPipeline(cfg, res, st, models, log)
 	pipe.Policies = staticPolicy{org}
 	checker := pipe.Auth
 	worker := &relay.Worker{

@@ -315,25 +315,11 @@ func timep(t time.Time) *string {
 	return &s
 }
 
-// cfResult maps an RFC 8601 result name to Cloudflare's validation enum.
-func cfResult(r string) string {
-	switch r {
-	case auth.ResultPass:
-		return "pass"
-	case auth.ResultFail, auth.ResultSoftfail, auth.ResultPolicy:
-		return "fail"
-	case auth.ResultNeutral:
-		return "neutral"
-	case auth.ResultTemperror, auth.ResultPermerror:
-		return "error"
-	}
-	return "none"
-}
-
 func validation(raw []byte) (Validation, auth.Result) {
 	var a auth.Result
 	json.Unmarshal(raw, &a)
-	v := Validation{SPF: cfResult(a.SPF.Result), DKIM: cfResult(a.DKIMSummary()), DMARC: cfResult(a.DMARC.Result)}
+	cv := a.Validation()
+	v := Validation{SPF: string(cv.SPF), DKIM: string(cv.DKIM), DMARC: string(cv.DMARC)}
 	if a.DMARC.Policy != "" {
 		c := "dmarc policy " + a.DMARC.Policy
 		v.Comment = &c

@@ -198,12 +198,15 @@ func (p *parser) multipart(ctRaw string, body []byte, depth int) (*enmime.Part, 
 	if sc.tooMany {
 		p.tooManyProblem()
 	}
+	if sc.unclosed > 0 {
+		p.problem(ProblemMalformedMIME, fmt.Sprintf("%d multipart boundaries not closed", sc.unclosed))
+	}
 	in := body[:sc.cut]
 	if p.noCompact {
 		sc.leaves = nil
 	}
-	if len(sc.leaves) > 0 {
-		in = compact(in, sc.leaves)
+	if len(sc.leaves) > 0 || len(sc.inserts) > 0 {
+		in = compact(in, sc.leaves, sc.inserts)
 	}
 	hdr := "Content-Type: " + ctRaw + "\r\n\r\n"
 	root, err := mimeParser.ReadParts(io.MultiReader(strings.NewReader(hdr), bytes.NewReader(in)))
@@ -217,20 +220,33 @@ func (p *parser) multipart(ctRaw string, body []byte, depth int) (*enmime.Part, 
 // placeholder marks where leaf content was taken out of enmime's input.
 const placeholder = "\x1bMWPART"
 
-// compact returns body with each leaf range replaced by placeholder, its index and ESC.
-func compact(body []byte, leaves [][2]int) []byte {
+// compact returns body with each leaf range replaced by placeholder, its index
+// and ESC, and the inserts added.
+func compact(body []byte, leaves [][2]int, inserts []insert) []byte {
 	n := len(body)
 	for _, l := range leaves {
 		n -= l[1] - l[0]
 	}
+	for _, in := range inserts {
+		n += len(in.text)
+	}
 	out := make([]byte, 0, n+len(leaves)*(len(placeholder)+8))
 	prev := 0
-	for i, l := range leaves {
+	for i := 0; i < len(leaves) || len(inserts) > 0; {
+		if len(inserts) > 0 && (i == len(leaves) || inserts[0].pos <= leaves[i][0]) {
+			pos := min(max(inserts[0].pos, prev), len(body))
+			out = append(out, body[prev:pos]...)
+			out = append(out, inserts[0].text...)
+			prev, inserts = pos, inserts[1:]
+			continue
+		}
+		l := leaves[i]
 		out = append(out, body[prev:l[0]]...)
 		out = append(out, placeholder...)
 		out = strconv.AppendInt(out, int64(i), 10)
 		out = append(out, 0x1b)
 		prev = l[1]
+		i++
 	}
 	return append(out, body[prev:]...)
 }

@@ -19,6 +19,28 @@ type scanResult struct {
 	// leaves are the content ranges of the non-multipart parts, in order:
 	// body[l[0]:l[1]] is what enmime will read as that part's content.
 	leaves [][2]int
+	// inserts are closing delimiters added where enmime would otherwise find a
+	// level unterminated: its run time grows exponentially with the number of
+	// nested levels left open (at the end of input, or closed by an outer
+	// level's delimiter).
+	inserts  []insert
+	unclosed int // levels the input left open
+}
+
+// insert is text put into enmime's input before body[pos].
+type insert struct {
+	pos  int
+	text string
+}
+
+// closeLevels returns the terminator lines of stack[from:], innermost first.
+func closeLevels(stack []scanLevel, from int) string {
+	var b []byte
+	for i := len(stack) - 1; i >= from; i-- {
+		b = append(b, stack[i].final...)
+		b = append(b, '\r', '\n')
+	}
+	return string(b)
 }
 
 // prescan follows the multipart structure of body the way enmime will (RFC 2046
@@ -60,6 +82,15 @@ func prescan(ctRaw string, body []byte, maxDepth, maxParts int) scanResult {
 	defer func() {
 		if leaf >= 0 {
 			closeLeaf(res.cut)
+		}
+		if len(stack) == 0 {
+			return
+		}
+		if res.cut < len(body) {
+			res.inserts = append(res.inserts, insert{res.cut, closeLevels(stack, 0)})
+		} else {
+			res.unclosed += len(stack)
+			res.inserts = append(res.inserts, insert{len(body), "\r\n" + closeLevels(stack, 0)})
 		}
 	}()
 	for pos < len(body) {
@@ -104,12 +135,17 @@ func prescan(ctRaw string, body []byte, maxDepth, maxParts int) scanResult {
 			continue
 		}
 		closeLeaf(lineStart)
+		if hit < len(stack)-1 {
+			res.unclosed += len(stack) - 1 - hit
+			res.inserts = append(res.inserts, insert{lineStart, closeLevels(stack, hit+1)})
+		}
 		if final {
 			stack = stack[:hit+1]
 			stack[hit].started = true
 			// The level is finished; what follows is its epilogue, read by the
 			// enclosing level. A finished root level ends the scan.
 			if hit == 0 {
+				stack = nil
 				return res
 			}
 			stack = stack[:hit]

@@ -135,6 +135,15 @@ func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, e
 			return nil, Analysis{}, fmt.Errorf("pipeline: policy: %w", err)
 		}
 	}
+	// The policy names the account so detection scores with the account's own model.
+	if pol == nil {
+		pol = &detect.Policy{}
+	}
+	if pol.AccountID != acct.ID {
+		c := *pol
+		c.AccountID = acct.ID
+		pol = &c
+	}
 	an := p.Analyze(ctx, raw, env, pol)
 	rec := p.Record(acct, raw, an)
 	if an.Message.SimHash != 0 {

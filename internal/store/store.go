@@ -167,6 +167,8 @@ type AuditEntry struct {
 
 // Store is everything mailwarden keeps.
 type Store interface {
+	Settings // account settings (settings.go)
+
 	Close() error
 
 	CreateAccount(ctx context.Context, name string) (Account, error)
