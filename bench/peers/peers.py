@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -306,7 +307,16 @@ def rspamd_check(body):
 
 
 def rspamd_learn(body, spam):
-    return _http(RSPAMD_CONTROLLER, "/learnspam" if spam else "/learnham", body)
+    """Returns the controller's JSON; on an HTTP error {"success": False, "error": ...}
+    (e.g. 208 already learned, 400 too few tokens)."""
+    try:
+        return _http(RSPAMD_CONTROLLER, "/learnspam" if spam else "/learnham", body)
+    except urllib.error.HTTPError as e:
+        try:
+            msg = e.read().decode("utf-8", "replace")
+        except Exception:  # noqa
+            msg = ""
+        return {"success": False, "error": "HTTP %d %s %s" % (e.code, e.reason, msg[:200])}
 
 
 FLAG_ACTIONS = {"reject", "add header", "rewrite subject"}
@@ -429,17 +439,18 @@ SPAMC = ["spamc", "-p", str(SPAMD_PORT), "-x", "-s", str(SPAMC_MAX), "-t", "300"
 
 
 def spamc_check(path):
-    """spamc -c: prints 'score/threshold'; returns (is_spam, score)."""
+    """spamc -c: prints 'score/threshold' (score rounded to 0.1) and exits 1 if spamd found
+    the message spam, 0 if not. The verdict is taken from the exit code: a score printed
+    as 5.0 may be 4.95..4.999 (not spam). Returns (is_spam, score)."""
     with open(path, "rb") as f:
         p = subprocess.run(SPAMC + ["-c"], stdin=f, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
     out = p.stdout.decode().strip()
     m = re.match(r"^(-?[\d.]+)/(-?[\d.]+)$", out)
-    if not m:
+    if not m or p.returncode not in (0, 1):
         raise RuntimeError("spamc failed on %s: rc=%d out=%r err=%r" %
                            (path, p.returncode, out, p.stderr[-300:]))
-    score, thr = float(m.group(1)), float(m.group(2))
-    return score >= thr, score
+    return p.returncode == 1, float(m.group(1))
 
 
 def spamc_learn(path, spam):

@@ -27,7 +27,7 @@ import peers
 BLOCK = 500
 
 
-def run_mode(peer, order, feedback):
+def run_mode(peer, order, feedback, static_par=2):
     if peer == "rspamd":
         peers.stop_rspamd()
         peers.start_redis()
@@ -36,10 +36,11 @@ def run_mode(peer, order, feedback):
     else:
         peers.sa_reset_bayes()
         # one child: the same process learns and scans, strictly in order
-        peers.start_spamd(children=1 if feedback else 2, allow_tell=feedback)
+        peers.start_spamd(children=1 if feedback else static_par, allow_tell=feedback)
     verdicts = []
     learned = {"ham": 0, "spam": 0}
     learn_fail = 0
+    learn_errors = {}
     t0 = time.time()
 
     def classify(path):
@@ -61,6 +62,8 @@ def run_mode(peer, order, feedback):
                     with open(peers.abspath(p), "rb") as fh:
                         r = peers.rspamd_learn(fh.read(), spam)
                     ok = r.get("success", False)
+                    if not ok:
+                        learn_errors[r.get("error", "?")[:120]] = learn_errors.get(r.get("error", "?")[:120], 0) + 1
                 else:
                     rc, out = peers.spamc_learn(peers.abspath(p), spam)
                     ok = rc == 0
@@ -73,12 +76,13 @@ def run_mode(peer, order, feedback):
                 print("%s feedback %d/%d %.0fs learned=%s" % (peer, i + 1, len(order), time.time() - t0, learned), flush=True)
     else:
         # nothing is learned, so order does not matter: scan 2 at a time
-        with ThreadPoolExecutor(2) as ex:
+        with ThreadPoolExecutor(static_par if peer == "sa" else 2) as ex:
             for (c, p), (flagged, s, a) in zip(order, ex.map(lambda cp: classify(cp[1]), order)):
                 verdicts.append((c, p, flagged, s, a, 0, 0))
     if peer == "sa":
         peers.stop_spamd()
-    return verdicts, {"seconds": time.time() - t0, "learned": learned, "learn_failed": learn_fail}
+    return verdicts, {"seconds": time.time() - t0, "learned": learned, "learn_failed": learn_fail,
+                      "learn_errors": learn_errors}
 
 
 def blocks(verdicts):
@@ -100,7 +104,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--peer", choices=("rspamd", "sa"), required=True)
     ap.add_argument("--modes", default="feedback,static")
-    ap.add_argument("--limit", type=int, default=0, help="replay only the first N (testing)")
+    ap.add_argument("--limit", type=int, default=0, help="replay only the first N messages")
+    ap.add_argument("--static-par", type=int, default=2, help="SA: spamd children in static mode")
     a = ap.parse_args()
     order = peers.sha1_order(peers.load_labels())
     if a.limit:
@@ -110,7 +115,7 @@ def main():
     meta = json.load(open(meta_fn)) if os.path.exists(meta_fn) else {}
     meta.setdefault("modes", {})
     for mode in a.modes.split(","):
-        v, info = run_mode(a.peer, order, mode == "feedback")
+        v, info = run_mode(a.peer, order, mode == "feedback", a.static_par)
         info["blocks"] = blocks(v)
         info["total_errors"] = sum(r["errors"] for r in info["blocks"])
         info["n"] = len(v)
@@ -141,6 +146,8 @@ def main():
           "Order: sorted by sha1(path); peer starts with an empty Bayes. `feedback` = every "
           "mistake is learned at once (train-on-error); `static` = corrections off. Error = ham "
           "flagged, or spam/phish not flagged. Blocks of %d messages." % BLOCK, ""]
+    if len(order) < 8577:
+        md += ["**Only the first %d messages of that order were replayed** (time limit)." % len(order), ""]
     modes = [m for m in ("feedback", "static") if m in meta["modes"]]
     md.append("| block | " + " | ".join("%s errors (ham FP / spam missed / phish missed)" % m for m in modes) + " | learned ham/spam (feedback) |")
     md.append("|---|" + "---|" * len(modes) + "---|")

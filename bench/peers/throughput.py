@@ -86,10 +86,21 @@ def bench_rspamd(labels, conc):
     }
 
 
-def bench_sa(labels, sample):
-    peers.sa_reset_bayes()
-    train_s = train_all("sa", labels)
+def bench_sa(labels, sample, reuse_cv_fold=None):
+    if reuse_cv_fold is None:
+        peers.sa_reset_bayes()
+        train_s = train_all("sa", labels)
+    else:
+        # cv.py leaves the Bayes DB of its last fold (trained on the other four folds):
+        # learning that fold's messages too gives the same DB as training on everything.
+        peers.stop_spamd()
+        before = peers.sa_bayes_counts()
+        rest = [(c, p) for c, p in labels if peers.fold_of(p) == reuse_cv_fold]
+        train_s = train_all("sa", rest)
+        train_s = "%.0f s for fold %d only (DB of cv.py fold %d: %s)" % (train_s, reuse_cv_fold, reuse_cv_fold, before)
     magic = peers.sa_bayes_counts()
+    if magic.get("nham", 0) + magic.get("nspam", 0) < 0.95 * len(labels):
+        raise RuntimeError("Bayes not trained on the corpus: %s" % magic)
     order = peers.sha1_order(labels)
     if sample and sample < len(order):
         step = len(order) / sample
@@ -174,10 +185,12 @@ def main():
     ap.add_argument("--peer", choices=("rspamd", "sa"), required=True)
     ap.add_argument("--sa-sample", type=int, default=500)
     ap.add_argument("--rspamc-n", type=int, default=4)
+    ap.add_argument("--sa-reuse-cv-fold", type=int, default=None,
+                    help="start from the Bayes DB cv.py left after fold K and learn only fold K")
     a = ap.parse_args()
     labels = peers.load_labels()
     os.makedirs(peers.RESULTS, exist_ok=True)
-    r = bench_rspamd(labels, a.rspamc_n) if a.peer == "rspamd" else bench_sa(labels, a.sa_sample)
+    r = bench_rspamd(labels, a.rspamc_n) if a.peer == "rspamd" else bench_sa(labels, a.sa_sample, a.sa_reuse_cv_fold)
     r["machine"] = peers.machine_info()
     r["commands"] = peers.COMMANDS
     json.dump(r, open(os.path.join(peers.RESULTS, "throughput-%s.json" % a.peer), "w"), indent=1)

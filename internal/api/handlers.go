@@ -364,7 +364,7 @@ func toItem(m store.Message, actions []store.Action) Item {
 		EnvelopeFrom:           strp(m.EnvelopeFrom),
 		EnvelopeTo:             nonNil(m.EnvelopeTo),
 		FinalDisposition:       strp(m.Disposition),
-		ThreatCategories:       []ThreatCategory{},
+		ThreatCategories:       []string{},
 		Validation:             v,
 		DeliveryMode:           strp(m.DeliveryMode),
 		DeliveryStatus:         []string{},
@@ -392,7 +392,7 @@ func toItem(m store.Message, actions []store.Action) Item {
 		it.DetectionReasons = append(it.DetectionReasons, t.Name+": "+t.Detail)
 		if tc, ok := threatCategories[t.Category]; ok && !seen[t.Category] {
 			seen[t.Category] = true
-			it.ThreatCategories = append(it.ThreatCategories, tc)
+			it.ThreatCategories = append(it.ThreatCategories, tc.Name)
 		}
 	}
 	ops := map[string]bool{}

@@ -81,7 +81,7 @@ type Item struct {
 	EnvelopeFrom           *string           `json:"envelope_from"`
 	EnvelopeTo             []string          `json:"envelope_to"`
 	FinalDisposition       *string           `json:"final_disposition"`
-	ThreatCategories       []ThreatCategory  `json:"threat_categories"`
+	ThreatCategories       []string          `json:"threat_categories"`
 	Validation             Validation        `json:"validation"`
 	DeliveryMode           *string           `json:"delivery_mode"`
 	DeliveryStatus         []string          `json:"delivery_status"`

@@ -375,6 +375,28 @@ func TestLimits(t *testing.T) {
 			t.Error("StructureHash not deterministic")
 		}
 	})
+	t.Run("unterminated nesting", func(t *testing.T) {
+		// enmime's time doubles per open level; the pre-scan closes them.
+		for _, closeRoot := range []bool{false, true} {
+			var b strings.Builder
+			b.WriteString("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n")
+			for i := 1; i < 30; i++ {
+				fmt.Fprintf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n", i-1, i)
+			}
+			b.WriteString("--b29\r\nContent-Type: text/plain\r\n\r\ninner text")
+			if closeRoot {
+				b.WriteString("\r\n--b0--\r\n")
+			}
+			start := time.Now()
+			m := Parse([]byte(b.String()), Limits{})
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("closeRoot=%v: took %v", closeRoot, d)
+			}
+			if m.Text != "inner text" || !hasProblem(m, ProblemMalformedMIME) {
+				t.Errorf("closeRoot=%v: Text %q problems %v", closeRoot, m.Text, m.Problems)
+			}
+		}
+	})
 	t.Run("deep rfc822", func(t *testing.T) {
 		inner := "From: x@example.com\r\n\r\ninnermost\r\n"
 		for range 100 {
@@ -507,7 +529,11 @@ func FuzzParse(f *testing.F) {
 	f.Add(crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: message/rfc822\n\nFrom: b@example.com\nContent-Type: multipart/alternative; boundary=y\n\n--y\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<a href=3D\"http://x.example\">x</a>\n--y--\n--x\nContent-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA==\n--x--\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		in := bytes.Clone(raw)
+		start := time.Now()
 		m := Parse(raw, Limits{MaxSize: 1 << 20, MaxDepth: 8, MaxParts: 50})
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("Parse took %v on %d bytes", d, len(raw))
+		}
 		checkInvariants(t, "fuzz", in, m)
 		if hasProblem(m, ProblemInternal) {
 			t.Fatalf("internal error: %v", m.Problems)

@@ -33,12 +33,23 @@ type insert struct {
 	text string
 }
 
-// closeLevels returns the terminator lines of stack[from:], innermost first.
+// closeLevels returns the terminator lines of stack[from:], innermost first. A
+// terminator an outer level would take as its own delimiter (same or
+// confusable boundary) is left out: such a level never gets any data anyway.
 func closeLevels(stack []scanLevel, from int) string {
 	var b []byte
 	for i := len(stack) - 1; i >= from; i-- {
-		b = append(b, stack[i].final...)
-		b = append(b, '\r', '\n')
+		line := append(append([]byte(nil), stack[i].final...), '\r', '\n')
+		outer := false
+		for _, o := range stack[:i] {
+			if rest, ok := bytes.CutPrefix(line, o.delim); ok && (bytes.HasPrefix(rest, []byte("--")) || isSpace(rest[0])) {
+				outer = true
+				break
+			}
+		}
+		if !outer {
+			b = append(b, line...)
+		}
 	}
 	return string(b)
 }
@@ -51,8 +62,8 @@ func closeLevels(stack []scanLevel, from int) string {
 // maxDepth container levels and maxParts parts are created.
 //
 // It only looks at line starts and part headers, so it costs one pass over the lines.
-func prescan(ctRaw string, body []byte, maxDepth, maxParts int) scanResult {
-	res := scanResult{cut: len(body)}
+func prescan(ctRaw string, body []byte, maxDepth, maxParts int) (res scanResult) {
+	res = scanResult{cut: len(body)}
 	if maxDepth < 1 {
 		res.cut, res.tooDeep = 0, true
 		return res

@@ -233,6 +233,9 @@ func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte,
 	}
 	seq, _ := res.LastInsertId()
 	m.Seq = seq
+	if raw == nil {
+		raw = []byte{}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO message_raw(seq, raw) VALUES (?, ?)`, seq, raw); err != nil {
 		return fmt.Errorf("sqlite: insert raw: %w", err)
 	}
