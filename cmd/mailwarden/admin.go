@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/detect"
 	"github.com/mailwarden/mailwarden/internal/pipeline"
+	"github.com/mailwarden/mailwarden/internal/policy"
 	"github.com/mailwarden/mailwarden/internal/store"
 )
 
@@ -59,13 +60,7 @@ func accountPolicy(ctx context.Context, st store.Store, org *detect.Policy) (*de
 	if err != nil {
 		return nil, err
 	}
-	p := &detect.Policy{}
-	if org != nil {
-		c := *org
-		p = &c
-	}
-	p.AccountID = acct.ID
-	return p, nil
+	return policy.New(st, org).Policy(ctx, acct.ID)
 }
 
 func cmdImport(args []string) {
@@ -106,7 +101,7 @@ func cmdImport(args []string) {
 		fatalf("%v", err)
 	}
 	pipe := newPipeline(cfg, res, st, models, log)
-	pipe.Policies = staticPolicy{org}
+	pipe.Policies = policy.New(st, org)
 	var paths []string
 	for _, root := range fs.Args() {
 		walkFiles(root, func(p string, err error) {

@@ -80,27 +80,33 @@ func cmdLearn(args []string) {
 	}
 	bar := newProgress(os.Stderr, len(paths))
 	lim := message.Limits{MaxSize: cfg.MaxSize}
-	trained, unchanged, failed := 0, 0, 0
+	trained, failed := 0, 0
+	// Messages are applied in batches, one store transaction each.
+	var batch []*message.Message
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		n, err := model.TrainMany(ctx, batch, class)
+		if err != nil {
+			failed += len(batch)
+			fmt.Fprintf(os.Stderr, "\nmailwarden: learn: %v\n", err)
+		}
+		trained += n
+		batch = batch[:0]
+	}
 	for _, p := range paths {
 		raw, err := readMessageFile(p)
 		if err != nil {
 			failed++
 			fmt.Fprintf(os.Stderr, "\nmailwarden: %s: %v\n", p, err)
-			bar.step()
-			continue
-		}
-		changed, err := model.Train(ctx, message.Parse(raw, lim), class)
-		switch {
-		case err != nil:
-			failed++
-			fmt.Fprintf(os.Stderr, "\nmailwarden: %s: %v\n", p, err)
-		case changed:
-			trained++
-		default:
-			unchanged++
+		} else if batch = append(batch, message.Parse(raw, lim)); len(batch) >= 500 {
+			flush()
 		}
 		bar.step()
 	}
+	flush()
+	unchanged := len(paths) - trained - failed
 	bar.done()
 	n := model.Messages()
 	fmt.Printf("learned %d message(s) as %s (%s) in account %d, %d already so, %d failed; model now holds ham %d, spam %d, phish %d\n",

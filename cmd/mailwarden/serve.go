@@ -18,6 +18,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/api"
 	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/policy"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/smtpd"
 	"github.com/mailwarden/mailwarden/internal/store"
@@ -67,7 +68,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		return err
 	}
 	pipe := newPipeline(cfg, res, st, models, log)
-	pipe.Policies = staticPolicy{org}
+	pipe.Policies = policy.New(st, org)
 	checker := pipe.Auth
 	worker := &relay.Worker{
 		Store:    st,

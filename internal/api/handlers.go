@@ -81,6 +81,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Base+"/investigate/{id}/action_log", readRoles, s.actionLog)
 	s.handle(mux, "POST "+Base+"/investigate/release", writeRoles, s.release)
 	s.handle(mux, "GET "+Base+"/audit_log", adminRoles, s.auditLog)
+	s.SettingsRoutes(mux)
 }
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, roles []string, h handler) {

@@ -103,9 +103,9 @@ type Store interface {
 	LoadBayes(ctx context.Context, account int64, each func(token string, c Counts)) (messages Counts, err error)
 	// BayesTrainedAs returns what the message with key was trained as, Untrained if never.
 	BayesTrainedAs(ctx context.Context, account int64, key string) (Class, error)
-	// ApplyBayes applies d atomically: message counts, token counts and the
-	// trained-as record, or nothing (ErrConflict when the record is not d.From).
-	ApplyBayes(ctx context.Context, account int64, d Delta) error
+	// ApplyBayes applies the deltas atomically: message counts, token counts and
+	// the trained-as records, or nothing (ErrConflict when a record is not its d.From).
+	ApplyBayes(ctx context.Context, account int64, ds ...Delta) error
 }
 
 // Key is the identity of a message for training: hex SHA-256 of its raw bytes.

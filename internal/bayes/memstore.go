@@ -51,16 +51,25 @@ func (s *MemStore) BayesTrainedAs(ctx context.Context, account int64, key string
 }
 
 // ApplyBayes implements Store.
-func (s *MemStore) ApplyBayes(ctx context.Context, account int64, d Delta) error {
+func (s *MemStore) ApplyBayes(ctx context.Context, account int64, ds ...Delta) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	acc := s.account(account)
-	if acc.trained[d.Key] != d.From {
-		return ErrConflict
+	for _, d := range ds {
+		if acc.trained[d.Key] != d.From {
+			return ErrConflict
+		}
 	}
+	for _, d := range ds {
+		acc.apply(d)
+	}
+	return nil
+}
+
+func (acc *memAccount) apply(d Delta) {
 	if d.To == Untrained {
 		delete(acc.trained, d.Key)
 	} else {
@@ -78,5 +87,4 @@ func (s *MemStore) ApplyBayes(ctx context.Context, account int64, d Delta) error
 			acc.tokens[tok] = c
 		}
 	}
-	return nil
 }

@@ -144,6 +144,50 @@ func (m *Model) Train(ctx context.Context, msg *message.Message, c Class) (chang
 	return m.set(ctx, msg, c)
 }
 
+// TrainMany records every message as class c in one store update (learning a
+// corpus); messages already trained as c are left alone. It returns how many changed.
+func (m *Model) TrainMany(ctx context.Context, msgs []*message.Message, c Class) (int, error) {
+	if !c.Valid() {
+		return 0, fmt.Errorf("%w: %q", ErrClass, c)
+	}
+	m.trainMu.Lock()
+	defer m.trainMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		var ds []Delta
+		seen := map[string]bool{}
+		for _, msg := range msgs {
+			key := Key(msg.Raw)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			from, err := m.store.BayesTrainedAs(ctx, m.account, key)
+			if err != nil {
+				return 0, fmt.Errorf("bayes: trained-as: %w", err)
+			}
+			if from != c {
+				ds = append(ds, Delta{Key: key, From: from, To: c, Tokens: Tokenize(msg, m.cfg.MaxTokens)})
+			}
+		}
+		if len(ds) == 0 {
+			return 0, nil
+		}
+		err := m.store.ApplyBayes(ctx, m.account, ds...)
+		if err == nil {
+			for _, d := range ds {
+				m.apply(d)
+			}
+			return len(ds), nil
+		}
+		if attempt >= 2 || !isConflict(err) {
+			return 0, fmt.Errorf("bayes: apply: %w", err)
+		}
+		if err := m.Reload(ctx); err != nil {
+			return 0, err
+		}
+	}
+}
+
 // Untrain removes msg from the model if it was trained; changed false otherwise.
 func (m *Model) Untrain(ctx context.Context, msg *message.Message) (changed bool, err error) {
 	return m.set(ctx, msg, Untrained)

@@ -80,12 +80,14 @@ func classDelta(from, to bayes.Class) (h, s, p int64) {
 	return c.Ham, c.Spam, c.Phish
 }
 
-// ApplyBayes implements bayes.Store: one transaction checks the trained-as
-// record, moves the message and token counts (never below zero) and writes the
-// record.
-func (s *Store) ApplyBayes(ctx context.Context, account int64, d bayes.Delta) (err error) {
-	if d.From != bayes.Untrained && !d.From.Valid() || d.To != bayes.Untrained && !d.To.Valid() {
-		return fmt.Errorf("%w: %q -> %q", bayes.ErrClass, d.From, d.To)
+// ApplyBayes implements bayes.Store: one transaction checks each message's
+// trained-as record, moves the message and token counts (never below zero) and
+// writes the record; a conflict on any message rolls back the whole batch.
+func (s *Store) ApplyBayes(ctx context.Context, account int64, ds ...bayes.Delta) (err error) {
+	for _, d := range ds {
+		if d.From != bayes.Untrained && !d.From.Valid() || d.To != bayes.Untrained && !d.To.Valid() {
+			return fmt.Errorf("%w: %q -> %q", bayes.ErrClass, d.From, d.To)
+		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -96,6 +98,24 @@ func (s *Store) ApplyBayes(ctx context.Context, account int64, d bayes.Delta) (e
 			tx.Rollback()
 		}
 	}()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO bayes_tokens(account_id, token, ham, spam, phish) VALUES (?, ?, max(?, 0), max(?, 0), max(?, 0))
+ON CONFLICT(account_id, token) DO UPDATE SET ham = max(ham + ?, 0), spam = max(spam + ?, 0), phish = max(phish + ?, 0)`)
+	if err != nil {
+		return fmt.Errorf("sqlite: bayes tokens: %w", err)
+	}
+	defer stmt.Close()
+	for _, d := range ds {
+		if err = applyDelta(ctx, tx, stmt, account, d); err != nil {
+			return err
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: bayes: %w", err)
+	}
+	return nil
+}
+
+func applyDelta(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, account int64, d bayes.Delta) error {
 	cur, err := trainedAs(ctx, tx, account, d.Key)
 	if err != nil {
 		return err
@@ -109,12 +129,6 @@ ON CONFLICT(account_id) DO UPDATE SET ham = max(ham + ?, 0), spam = max(spam + ?
 		account, h, sp, ph, h, sp, ph); err != nil {
 		return fmt.Errorf("sqlite: bayes messages: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO bayes_tokens(account_id, token, ham, spam, phish) VALUES (?, ?, max(?, 0), max(?, 0), max(?, 0))
-ON CONFLICT(account_id, token) DO UPDATE SET ham = max(ham + ?, 0), spam = max(spam + ?, 0), phish = max(phish + ?, 0)`)
-	if err != nil {
-		return fmt.Errorf("sqlite: bayes tokens: %w", err)
-	}
-	defer stmt.Close()
 	for _, tok := range d.Tokens {
 		if _, err = stmt.ExecContext(ctx, account, tok, h, sp, ph, h, sp, ph); err != nil {
 			return fmt.Errorf("sqlite: bayes tokens: %w", err)
@@ -134,9 +148,6 @@ ON CONFLICT(account_id, msg_key) DO UPDATE SET class = excluded.class, trained_a
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: bayes trained: %w", err)
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: bayes: %w", err)
 	}
 	return nil
 }
