@@ -311,11 +311,12 @@ def summarize():
             out.append("```")
             seen = set()
             for c in meta.get("commands", []):
-                key = re.sub(r"fold \d+", "fold K", re.sub(r"\d+ files", "N files", c))
-                key = re.sub(r"/work/shared/corpus/\S+", "FILE", key)
-                if key in seen:
+                c = re.sub(r"( /\S+/corpus/\S+)+( / \.\.\. \(file list elided\))?( /\S*)?",
+                           " <message files>", c)
+                c = re.sub(r"\s+#.*$", "", c).replace(" ... (file list elided)", "")
+                if c in seen:
                     continue
-                seen.add(key)
+                seen.add(c)
                 out.append(c)
             out.append("```")
             out.append("")

@@ -54,7 +54,11 @@ def redis_port():
 
 
 def log_cmd(cmd, note=""):
-    s = " ".join(shlex.quote(c) for c in cmd)
+    nfiles = sum(1 for c in cmd if c.startswith(CORPUS + "/"))
+    if nfiles > 1:
+        first = next(i for i, c in enumerate(cmd) if c.startswith(CORPUS + "/"))
+        cmd = cmd[:first] + ["<%d message files>" % nfiles] + [c for c in cmd[first:] if not c.startswith(CORPUS + "/")]
+    s = " ".join(shlex.quote(c) if not c.startswith("<") else c for c in cmd)
     if len(s) > 400:
         s = s[:400] + " ... (file list elided)"
     if note:

@@ -7,6 +7,8 @@ mistake (ham flagged, spam/phish not flagged) is fed back at once as a correctio
 (rspamd: POST /learnham|/learnspam on the controller; SpamAssassin: spamc -L ham|spam to
 spamd --allow-tell). Correct verdicts are not learned (train-on-error), as an admin
 correcting only what users report would do. With corrections off nothing is ever learned.
+Extra mode `learnall` (--modes learnall): every message is learned with its true label
+right after it is classified (full feedback, an upper bound for the loop).
 
   python3 replay.py --peer rspamd            # both modes
   python3 replay.py --peer sa --modes feedback,static
@@ -27,7 +29,7 @@ import peers
 BLOCK = 500
 
 
-def run_mode(peer, order, feedback, static_par=2):
+def run_mode(peer, order, feedback, static_par=2, learn_all=False):
     if peer == "rspamd":
         peers.stop_rspamd()
         peers.start_redis()
@@ -56,7 +58,7 @@ def run_mode(peer, order, feedback, static_par=2):
         for i, (c, p) in enumerate(order):
             flagged, s, a = classify(p)
             wrong = flagged if c == "ham" else not flagged
-            if wrong:
+            if wrong or learn_all:
                 spam = c != "ham"
                 if peer == "rspamd":
                     with open(peers.abspath(p), "rb") as fh:
@@ -115,7 +117,8 @@ def main():
     meta = json.load(open(meta_fn)) if os.path.exists(meta_fn) else {}
     meta.setdefault("modes", {})
     for mode in a.modes.split(","):
-        v, info = run_mode(a.peer, order, mode == "feedback", a.static_par)
+        v, info = run_mode(a.peer, order, mode in ("feedback", "learnall"), a.static_par,
+                           learn_all=mode == "learnall")
         info["blocks"] = blocks(v)
         info["total_errors"] = sum(r["errors"] for r in info["blocks"])
         info["n"] = len(v)
@@ -136,7 +139,7 @@ def main():
             "spam_wrong", "phish", "phish_wrong", "learned_ham", "learned_spam"]
     with open(os.path.join(peers.RESULTS, "replay-%s.tsv" % a.peer), "w") as f:
         f.write("\t".join(cols) + "\n")
-        for mode in ("feedback", "static"):
+        for mode in ("feedback", "static", "learnall"):
             for r in meta["modes"].get(mode, {}).get("blocks", []):
                 r = dict(r, mode=mode, error_rate="%.4f" % (r["errors"] / r["n"]))
                 f.write("\t".join(str(r[c]) for c in cols) + "\n")
@@ -144,12 +147,13 @@ def main():
     name = "rspamd" if a.peer == "rspamd" else "SpamAssassin"
     md = ["# Feedback-loop replay: %s" % name, "",
           "Order: sorted by sha1(path); peer starts with an empty Bayes. `feedback` = every "
-          "mistake is learned at once (train-on-error); `static` = corrections off. Error = ham "
+          "mistake is learned at once (train-on-error); `static` = corrections off; `learnall` (extra, "
+          "if run) = every message is learned with its true label right after it is classified. Error = ham "
           "flagged, or spam/phish not flagged. Blocks of %d messages." % BLOCK, ""]
     if len(order) < 8577:
         md += ["**Only the first %d messages of that order were replayed** (time limit)." % len(order), ""]
-    modes = [m for m in ("feedback", "static") if m in meta["modes"]]
-    md.append("| block | " + " | ".join("%s errors (ham FP / spam missed / phish missed)" % m for m in modes) + " | learned ham/spam (feedback) |")
+    modes = [m for m in ("feedback", "static", "learnall") if m in meta["modes"]]
+    md.append("| block | " + " | ".join("%s errors (ham FP, spam missed, phish missed)" % m for m in modes) + " | learned ham/spam (feedback) |")
     md.append("|---|" + "---|" * len(modes) + "---|")
     nb = max(len(meta["modes"][m]["blocks"]) for m in modes)
     for i in range(nb):

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/detect"
@@ -25,6 +26,7 @@ func cmdTokenCreate(args []string) {
 	cfg.bind(fs, "data", "db")
 	role := fs.String("role", "", "admin, analyst, viewer or reporter")
 	account := fs.Int64("account", 0, "account id (default: the first account, created when there is none)")
+	email := fs.String("email", "", "address for submission outcome mail (and, for admin or analyst, allowed to mail the team aliases)")
 	fs.Parse(args)
 	if !store.ValidRole(*role) {
 		fatalf("--role must be admin, analyst, viewer or reporter, got %q", *role)
@@ -46,6 +48,15 @@ func cmdTokenCreate(args []string) {
 	tok, err := st.CreateToken(ctx, acct.ID, *role)
 	if err != nil {
 		fatalf("%v", err)
+	}
+	if *email != "" {
+		p, err := st.Authenticate(ctx, tok)
+		if err == nil {
+			err = st.SetSubmissionContact(ctx, acct.ID, p.Name, *role, strings.ToLower(*email))
+		}
+		if err != nil {
+			fatalf("token email: %v", err)
+		}
 	}
 	st.Audit(ctx, store.AuditEntry{AccountID: acct.ID, Actor: "cli", Action: "token.create", Target: *role})
 	json.NewEncoder(os.Stdout).Encode(map[string]any{"account_id": acct.ID, "token": tok, "role": *role})

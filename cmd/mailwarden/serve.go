@@ -18,10 +18,12 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/api"
 	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/bulk"
 	"github.com/mailwarden/mailwarden/internal/policy"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/smtpd"
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/submission"
 )
 
 func cmdServe(args []string) {
@@ -78,6 +80,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		Log:      log,
 	}
 	pipe.Delivered = worker.Wake
+	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, Log: log}
+	if h, ok := pipe.Policies.(submission.Holder); ok {
+		subs.Holder = h
+	}
 
 	smtpLn, err := net.Listen("tcp", cfg.SMTP)
 	if err != nil {
@@ -92,6 +98,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		return st.Account(ctx, acct.ID)
 	}
 	smtpSrv := smtpd.New(smtpd.Config{Hostname: cfg.Hostname, MaxMessageBytes: cfg.MaxSize}, pipe, accounts, log)
+	smtpSrv.HandleAliases(subs) // report@ and team-*@ the hostname are taken, never relayed
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -99,14 +106,28 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
-	(&api.Server{Store: st, Relay: worker, Log: log}).Routes(mux)
+	apiSrv := &api.Server{Store: st, Relay: worker, Log: log, Submissions: subs}
+	subs.Release = func(ctx context.Context, p store.Principal, m store.Message) error {
+		_, err := apiSrv.Release(ctx, p, m)
+		return err
+	}
+	bulkWorker := bulk.New(st, map[string]bulk.Action{
+		"RELEASE": func(ctx context.Context, j store.Job, m store.Message) error {
+			_, err := apiSrv.ReleaseQueued(ctx, store.Principal{AccountID: j.AccountID, Name: j.RequestedBy + " (bulk " + j.ID + ")"}, m)
+			return err
+		},
+	}, log)
+	apiSrv.BulkWake = bulkWorker.Wake
+	apiSrv.Routes(mux)
 	mux.HandleFunc("/client/v4/", func(w http.ResponseWriter, r *http.Request) { api.WriteNotFound(w) })
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	var wg sync.WaitGroup
 	wctx, cancelWorkers := context.WithCancel(context.Background())
-	wg.Add(3)
+	wg.Add(5)
 	go func() { defer wg.Done(); worker.Run(wctx) }()
+	go func() { defer wg.Done(); bulkWorker.Run(wctx) }()
+	go func() { defer wg.Done(); subs.Run(wctx) }()
 	errc := make(chan error, 2)
 	go func() {
 		defer wg.Done()

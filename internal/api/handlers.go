@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/mailwarden/mailwarden/internal/pipeline"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/submission"
 )
 
 // Base is the path prefix of every account route.
@@ -34,6 +36,10 @@ type Server struct {
 	Store store.Store
 	Relay *relay.Worker
 	Log   *slog.Logger
+	// BulkWake tells the bulk worker a job was created.
+	BulkWake func()
+	// Submissions creates and triages reclassification submissions (nil: no submission routes).
+	Submissions *submission.Service
 }
 
 // Error codes in errors[].code.
@@ -81,7 +87,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Base+"/investigate/{id}/action_log", readRoles, s.actionLog)
 	s.handle(mux, "POST "+Base+"/investigate/release", writeRoles, s.release)
 	s.handle(mux, "GET "+Base+"/audit_log", adminRoles, s.auditLog)
+	s.bulkRoutes(mux)
 	s.SettingsRoutes(mux)
+	s.SubmissionRoutes(mux)
 }
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, roles []string, h handler) {
@@ -163,7 +171,7 @@ var knownListParams = map[string]bool{
 
 var deliveryStatuses = map[string]bool{"delivered": true, "moved": true, "quarantined": true, "rejected": true, "deferred": true, "bounced": true, "queued": true}
 
-func parseTime(v url, field string) (time.Time, error) {
+func parseTime(v getter, field string) (time.Time, error) {
 	s := v.Get(field)
 	if s == "" {
 		return time.Time{}, nil
@@ -175,9 +183,9 @@ func parseTime(v url, field string) (time.Time, error) {
 	return t, nil
 }
 
-type url interface{ Get(string) string }
+type getter interface{ Get(string) string }
 
-func parseBool(v url, field string) (bool, error) {
+func parseBool(v getter, field string) (bool, error) {
 	s := v.Get(field)
 	if s == "" {
 		return false, nil
@@ -189,7 +197,7 @@ func parseBool(v url, field string) (bool, error) {
 	return b, nil
 }
 
-func parseInt(v url, field string, def, lo, hi int) (int, error) {
+func parseInt(v getter, field string, def, lo, hi int) (int, error) {
 	s := v.Get(field)
 	if s == "" {
 		return def, nil
@@ -217,11 +225,20 @@ func decodeCursor(c string) (int64, error) {
 	return n, nil
 }
 
-func (s *Server) listInvestigate(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
-	v := r.URL.Query()
+// ListParams is a parsed investigate query.
+type ListParams struct {
+	Query      store.Query
+	CursorMode bool
+	Page       int
+	PerPage    int
+}
+
+// ParseListParams validates investigate filters and paging; an error names the field.
+func ParseListParams(v url.Values) (ListParams, error) {
+	var lp ListParams
 	for k := range v {
 		if !knownListParams[k] {
-			return nil, nil, badField(k, "unknown query parameter %q", k)
+			return lp, badField(k, "unknown query parameter %q", k)
 		}
 	}
 	q := store.Query{
@@ -235,53 +252,71 @@ func (s *Server) listInvestigate(ctx context.Context, p store.Principal, r *http
 	if d := v.Get("final_disposition"); d != "" {
 		disp, ok := detect.ParseDisposition(d)
 		if !ok || strings.EqualFold(d, "CLEAN") {
-			return nil, nil, badField("final_disposition", "final_disposition must be one of MALICIOUS, SUSPICIOUS, SPOOF, SPAM, BULK, NONE; got %q", d)
+			return lp, badField("final_disposition", "final_disposition must be one of MALICIOUS, SUSPICIOUS, SPOOF, SPAM, BULK, NONE; got %q", d)
 		}
 		q.Disposition = string(disp)
 	}
 	if d := v.Get("delivery_status"); d != "" {
 		if !deliveryStatuses[d] {
-			return nil, nil, badField("delivery_status", "delivery_status must be one of delivered, moved, quarantined, rejected, deferred, bounced, queued; got %q", d)
+			return lp, badField("delivery_status", "delivery_status must be one of delivered, moved, quarantined, rejected, deferred, bounced, queued; got %q", d)
 		}
 		q.DeliveryState = d
 	}
+	if a := v.Get("message_action"); a != "" {
+		op, ok := messageActions[a]
+		if !ok {
+			return lp, badField("message_action", "message_action must be one of PREVIEW, QUARANTINE_RELEASED, MOVED, RECLASSIFIED; got %q", a)
+		}
+		q.Action = op
+	}
 	var err error
 	if q.DetectionsOnly, err = parseBool(v, "detections_only"); err != nil {
-		return nil, nil, err
+		return lp, err
 	}
 	if q.Start, err = parseTime(v, "start"); err != nil {
-		return nil, nil, err
+		return lp, err
 	}
 	if q.End, err = parseTime(v, "end"); err != nil {
-		return nil, nil, err
+		return lp, err
 	}
 	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
-		return nil, nil, badField("end", "end is before start")
+		return lp, badField("end", "end is before start")
 	}
-	cursorMode := v.Has("cursor")
+	lp.CursorMode = v.Has("cursor")
 	maxPer := MaxPerPage
-	if cursorMode {
+	if lp.CursorMode {
 		maxPer = MaxCursorPerPage
 	}
-	perPage, err := parseInt(v, "per_page", DefaultPerPage, 1, maxPer)
-	if err != nil {
-		return nil, nil, err
+	if lp.PerPage, err = parseInt(v, "per_page", DefaultPerPage, 1, maxPer); err != nil {
+		return lp, err
 	}
-	page, err := parseInt(v, "page", 1, 1, 1<<30)
-	if err != nil {
-		return nil, nil, err
+	if lp.Page, err = parseInt(v, "page", 1, 1, 1<<30); err != nil {
+		return lp, err
 	}
-	q.Limit = perPage
-	if cursorMode {
+	q.Limit = lp.PerPage
+	if lp.CursorMode {
 		if c := v.Get("cursor"); c != "" {
 			if q.Cursor, err = decodeCursor(c); err != nil {
-				return nil, nil, err
+				return lp, err
 			}
 		}
 	} else {
-		q.Offset = (page - 1) * perPage
+		q.Offset = (lp.Page - 1) * lp.PerPage
 		q.CountTotal = true
 	}
+	lp.Query = q
+	return lp, nil
+}
+
+// messageActions maps message_action filter values to action log operations.
+var messageActions = map[string]string{"PREVIEW": "PREVIEW", "QUARANTINE_RELEASED": "RELEASE", "MOVED": "MOVE", "RECLASSIFIED": "RECLASSIFY"}
+
+func (s *Server) listInvestigate(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
+	lp, err := ParseListParams(r.URL.Query())
+	if err != nil {
+		return nil, nil, err
+	}
+	q, cursorMode, page, perPage := lp.Query, lp.CursorMode, lp.Page, lp.PerPage
 	res, err := s.Store.Search(ctx, p.AccountID, q)
 	if err != nil {
 		return nil, nil, err
@@ -589,13 +624,29 @@ func (s *Server) release(ctx context.Context, p store.Principal, r *http.Request
 // Release delivers a held message to its original recipients once; recipients
 // already delivered are not delivered again.
 func (s *Server) Release(ctx context.Context, p store.Principal, m store.Message) (ReleaseResult, error) {
+	return s.releaseOne(ctx, p, m, true)
+}
+
+// ReleaseQueued releases like Release but leaves delivery to the relay worker
+// (bulk jobs: thousands of messages are queued, not sent one by one).
+func (s *Server) ReleaseQueued(ctx context.Context, p store.Principal, m store.Message) (ReleaseResult, error) {
+	return s.releaseOne(ctx, p, m, false)
+}
+
+func (s *Server) releaseOne(ctx context.Context, p store.Principal, m store.Message, now bool) (ReleaseResult, error) {
 	res := ReleaseResult{ID: m.ID, PostfixID: m.ID, Delivered: []string{}, Failed: []string{}, Undelivered: []string{}}
 	queued, err := s.Store.QueueDeliveries(ctx, m.Seq, m.EnvelopeTo)
 	if err != nil {
 		return res, err
 	}
 	status := "completed"
-	if len(queued) > 0 {
+	if len(queued) > 0 && !now {
+		res.Undelivered = append(res.Undelivered, queued...)
+		status = "queued"
+		if s.Relay != nil {
+			s.Relay.Wake()
+		}
+	} else if len(queued) > 0 {
 		rr, err := s.Relay.DeliverNow(ctx, m.Seq)
 		if err != nil {
 			return res, err

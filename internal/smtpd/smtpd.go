@@ -37,6 +37,7 @@ type Server struct {
 	pipe     *pipeline.Pipeline
 	accounts AccountFor
 	log      *slog.Logger
+	aliases  AliasHandler // may be nil (aliases.go)
 }
 
 // New builds a server; call Serve with a listener.
@@ -150,7 +151,18 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.log.Error("smtpd: account", "err", err)
 		return errTemp
 	}
-	env := pipeline.Envelope{ClientIP: s.ip, Helo: s.helo, MailFrom: s.from, Recipients: append([]string(nil), s.rcpts...), Mode: pipeline.ModeDirect}
+	ours, others := s.srv.splitAliases(s.rcpts)
+	if len(ours) > 0 {
+		aenv := pipeline.Envelope{ClientIP: s.ip, Helo: s.helo, MailFrom: s.from, Recipients: ours, Mode: pipeline.ModeDirect}
+		if err := s.srv.aliases.Take(ctx, acct, aenv, raw); err != nil {
+			s.srv.log.Error("smtpd: alias", "err", err, "from", s.from, "ip", s.ip)
+			return errTemp
+		}
+		if len(others) == 0 {
+			return nil
+		}
+	}
+	env := pipeline.Envelope{ClientIP: s.ip, Helo: s.helo, MailFrom: s.from, Recipients: others, Mode: pipeline.ModeDirect}
 	rec, _, err := s.srv.pipe.Accept(ctx, acct, raw, env)
 	if err != nil {
 		// The cause stays in our log; the peer is told to retry (maddy's habit).

@@ -114,6 +114,7 @@ type Query struct {
 	Disposition    string
 	DeliveryState  string
 	DetectionsOnly bool
+	Action         string // messages with this operation in their action log (RELEASE, MOVE, PREVIEW, RECLASSIFY)
 	Start, End     time.Time
 	Cursor         int64 // messages with seq below this (newest first); 0 = from the newest
 	Offset         int   // page paging
@@ -167,7 +168,10 @@ type AuditEntry struct {
 
 // Store is everything mailwarden keeps.
 type Store interface {
-	Settings // account settings (settings.go)
+	Settings    // account settings (settings.go)
+	Jobs        // bulk jobs (jobs.go)
+	Submissions // reclassification submissions (submissions.go)
+	Users       // console users and sessions (users.go)
 
 	Close() error
 

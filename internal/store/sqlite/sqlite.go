@@ -368,6 +368,10 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 		where = append(where, "m.delivery_status = ?")
 		args = append(args, q.DeliveryState)
 	}
+	if q.Action != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM action_log a WHERE a.message_seq = m.seq AND a.operation = ?)")
+		args = append(args, q.Action)
+	}
 	if q.DetectionsOnly {
 		where = append(where, "m.disposition <> 'NONE'")
 	}

@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("CursorPaging", func(t *testing.T) { testCursor(t, open(t)) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open(t)) })
 	t.Run("LogsAndCampaigns", func(t *testing.T) { testLogs(t, open(t)) })
+	t.Run("Submissions", func(t *testing.T) { testSubmissions(t, open(t)) })
 }
 
 func testAccounts(t *testing.T, st store.Store) {

@@ -1,0 +1,301 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/store"
+)
+
+const submissionCols = `seq, id, account_id, type, channel, status, state, coalesce(message_seq, 0), message_id, raw_key, subject, edf_hash,
+	original_disposition, requested_disposition, outcome_disposition, outcome, outcome_code, reason, requested_by, notify_addr,
+	notify_state, customer_status, escalated_as, coalesce(escalated_at, 0), escalated_by, escalated_submission_id, escalated_from,
+	policy, policy_entry, campaign_changed, requested_at, coalesce(completed_at, 0), attempts, next_attempt_at, last_error`
+
+func scanSubmission(row interface{ Scan(...any) error }) (store.Submission, error) {
+	var s store.Submission
+	var policy string
+	var escAt, reqAt, doneAt, next int64
+	err := row.Scan(&s.Seq, &s.ID, &s.AccountID, &s.Type, &s.Channel, &s.Status, &s.State, &s.MessageSeq, &s.MessageID, &s.RawKey,
+		&s.Subject, &s.EdfHash, &s.OriginalDisposition, &s.RequestedDisposition, &s.OutcomeDisposition, &s.Outcome, &s.OutcomeCode,
+		&s.Reason, &s.RequestedBy, &s.NotifyAddr, &s.NotifyState, &s.CustomerStatus, &s.EscalatedAs, &escAt, &s.EscalatedBy,
+		&s.EscalatedSubmissionID, &s.EscalatedFrom, &policy, &s.PolicyEntry, &s.CampaignChanged, &reqAt, &doneAt, &s.Attempts, &next, &s.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, store.ErrNotFound
+	}
+	if err != nil {
+		return s, err
+	}
+	if policy != "" {
+		s.Policy = []byte(policy)
+	}
+	s.EscalatedAt, s.RequestedAt, s.CompletedAt, s.NextAttempt = fromMS(escAt), fromMS(reqAt), fromMS(doneAt), fromMS(next)
+	return s, nil
+}
+
+func newSubmissionID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "sub-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func nullIfZero(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// CreateSubmission inserts a submission unless the same one is already there.
+func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if sub.RawKey != "" {
+		existing, err := scanSubmission(tx.QueryRowContext(ctx, `SELECT `+submissionCols+` FROM submissions
+			WHERE account_id = ? AND raw_key = ? AND requested_disposition = ? AND type = ? AND status <> ? ORDER BY seq LIMIT 1`,
+			sub.AccountID, sub.RawKey, sub.RequestedDisposition, sub.Type, store.SubFailed))
+		if err == nil {
+			*sub = existing
+			return false, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return false, fmt.Errorf("sqlite: submission dedupe: %w", err)
+		}
+	}
+	if sub.ID == "" {
+		sub.ID = newSubmissionID()
+	}
+	now := time.Now()
+	if sub.RequestedAt.IsZero() {
+		sub.RequestedAt = now
+	}
+	if sub.NextAttempt.IsZero() {
+		sub.NextAttempt = now
+	}
+	if sub.Status == "" {
+		sub.Status = store.SubPending
+	}
+	if sub.State == "" {
+		sub.State = store.QueueQueued
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO submissions(id, account_id, type, channel, status, state, message_seq, message_id, raw_key,
+		subject, edf_hash, original_disposition, requested_disposition, outcome_disposition, outcome, outcome_code, reason, requested_by,
+		notify_addr, notify_state, customer_status, escalated_as, escalated_at, escalated_by, escalated_submission_id, escalated_from,
+		policy, policy_entry, campaign_changed, requested_at, completed_at, attempts, next_attempt_at, last_error)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		sub.ID, sub.AccountID, sub.Type, sub.Channel, sub.Status, sub.State, nullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey,
+		sub.Subject, sub.EdfHash, sub.OriginalDisposition, sub.RequestedDisposition, sub.OutcomeDisposition, sub.Outcome, sub.OutcomeCode,
+		sub.Reason, sub.RequestedBy, sub.NotifyAddr, sub.NotifyState, sub.CustomerStatus, sub.EscalatedAs, nullIfZero(ms(sub.EscalatedAt)),
+		sub.EscalatedBy, sub.EscalatedSubmissionID, sub.EscalatedFrom, string(sub.Policy), sub.PolicyEntry, sub.CampaignChanged,
+		ms(sub.RequestedAt), nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), sub.LastError)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: insert submission: %w", err)
+	}
+	sub.Seq, _ = res.LastInsertId()
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: commit submission: %w", err)
+	}
+	return true, nil
+}
+
+// GetSubmission returns one submission of the account.
+func (s *Store) GetSubmission(ctx context.Context, accountID int64, id string) (store.Submission, error) {
+	return scanSubmission(s.db.QueryRowContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE account_id = ? AND id = ?`, accountID, id))
+}
+
+// ListSubmissions lists the account's submissions, newest first.
+func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.SubmissionQuery) ([]store.Submission, int, error) {
+	where := []string{"account_id = ?"}
+	args := []any{accountID}
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("type", q.Type)
+	eq("original_disposition", q.OriginalDisposition)
+	eq("requested_disposition", q.RequestedDisposition)
+	eq("outcome_disposition", q.OutcomeDisposition)
+	eq("status", q.Status)
+	eq("customer_status", q.CustomerStatus)
+	eq("id", q.SubmissionID)
+	if !q.Start.IsZero() {
+		where = append(where, "requested_at >= ?")
+		args = append(args, ms(q.Start))
+	}
+	if !q.End.IsZero() {
+		where = append(where, "requested_at < ?")
+		args = append(args, ms(q.End))
+	}
+	if q.EscalatedFromUser {
+		where = append(where, "escalated_from <> ''")
+	}
+	if q.Text != "" {
+		l := likeEscape(q.Text)
+		where = append(where, `(lower(subject) LIKE ? ESCAPE '\' OR lower(requested_by) LIKE ? ESCAPE '\' OR lower(message_id) LIKE ? ESCAPE '\' OR lower(id) LIKE ? ESCAPE '\' OR lower(outcome) LIKE ? ESCAPE '\')`)
+		args = append(args, l, l, l, l, l)
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: count submissions: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT ? OFFSET ?`,
+		append(args, limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list submissions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Submission
+	for rows.Next() {
+		sub, err := scanSubmission(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, sub)
+	}
+	return out, total, rows.Err()
+}
+
+// CountSubmissionsSince counts recent submissions of the account (rate limits).
+func (s *Store) CountSubmissionsSince(ctx context.Context, accountID int64, since time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE account_id = ? AND requested_at >= ?`, accountID, ms(since)).Scan(&n)
+	return n, err
+}
+
+// ClaimSubmission leases the oldest due submission.
+func (s *Store) ClaimSubmission(ctx context.Context, worker string, lease time.Duration) (store.Submission, error) {
+	now := time.Now()
+	row := s.db.QueryRowContext(ctx, `UPDATE submissions SET lease_owner = ?, lease_until = ?
+		WHERE seq = (SELECT seq FROM submissions WHERE state IN ('queued', 'notify') AND next_attempt_at <= ? AND lease_until < ?
+			ORDER BY next_attempt_at, seq LIMIT 1)
+		RETURNING `+submissionCols, worker, ms(now.Add(lease)), ms(now), ms(now))
+	sub, err := scanSubmission(row)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return sub, fmt.Errorf("sqlite: claim submission: %w", err)
+	}
+	return sub, err
+}
+
+// SaveSubmission writes a submission's mutable fields and frees its lease.
+func (s *Store) SaveSubmission(ctx context.Context, sub *store.Submission) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET type = ?, status = ?, state = ?, message_seq = ?, message_id = ?, raw_key = ?,
+		subject = ?, edf_hash = ?, original_disposition = ?, outcome_disposition = ?, outcome = ?, outcome_code = ?, reason = ?,
+		notify_addr = ?, notify_state = ?, customer_status = ?, escalated_as = ?, escalated_at = ?, escalated_by = ?,
+		escalated_submission_id = ?, policy_entry = ?, campaign_changed = ?, completed_at = ?, attempts = ?, next_attempt_at = ?,
+		last_error = ?, lease_owner = '', lease_until = 0
+		WHERE account_id = ? AND id = ?`,
+		sub.Type, sub.Status, sub.State, nullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey, sub.Subject, sub.EdfHash,
+		sub.OriginalDisposition, sub.OutcomeDisposition, sub.Outcome, sub.OutcomeCode, sub.Reason, sub.NotifyAddr, sub.NotifyState,
+		sub.CustomerStatus, sub.EscalatedAs, nullIfZero(ms(sub.EscalatedAt)), sub.EscalatedBy, sub.EscalatedSubmissionID, sub.PolicyEntry,
+		sub.CampaignChanged, nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), sub.LastError, sub.AccountID, sub.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: save submission: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// SetSubmissionContact records a principal's outcome mail address.
+func (s *Store) SetSubmissionContact(ctx context.Context, accountID int64, principal, role, email string) error {
+	if email == "" {
+		_, err := s.db.ExecContext(ctx, `DELETE FROM submission_contacts WHERE account_id = ? AND principal = ?`, accountID, principal)
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO submission_contacts(account_id, principal, role, email) VALUES (?, ?, ?, ?)
+		ON CONFLICT(account_id, principal) DO UPDATE SET role = excluded.role, email = excluded.email`, accountID, principal, role, email)
+	return err
+}
+
+// SubmissionContact returns a principal's outcome mail address, "" if none.
+func (s *Store) SubmissionContact(ctx context.Context, accountID int64, principal string) (string, error) {
+	var email string
+	err := s.db.QueryRowContext(ctx, `SELECT email FROM submission_contacts WHERE account_id = ? AND principal = ?`, accountID, principal).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return email, err
+}
+
+// SubmissionContactByEmail finds the principal with this outcome address.
+func (s *Store) SubmissionContactByEmail(ctx context.Context, accountID int64, email string) (string, string, error) {
+	var principal, role string
+	err := s.db.QueryRowContext(ctx, `SELECT principal, role FROM submission_contacts WHERE account_id = ? AND email = ? ORDER BY principal LIMIT 1`,
+		accountID, email).Scan(&principal, &role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", store.ErrNotFound
+	}
+	return principal, role, err
+}
+
+// SetDisposition changes a message's disposition and triggers.
+func (s *Store) SetDisposition(ctx context.Context, seq int64, disposition string, triggers []byte) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE messages SET disposition = ?, triggers = ? WHERE seq = ? AND (disposition <> ? OR triggers <> ?)`,
+		disposition, nonEmpty(triggers, "[]"), seq, disposition, nonEmpty(triggers, "[]"))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: set disposition: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// HoldMessage quarantines a message that is not delivered yet.
+func (s *Store) HoldMessage(ctx context.Context, seq int64) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE messages SET is_quarantined = 1, delivery_status = 'quarantined'
+		WHERE seq = ? AND is_quarantined = 0 AND delivery_status NOT IN ('delivered', 'journaled', 'bounced')`, seq)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: hold: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	// Undelivered recipients are dropped from the queue; a release queues them again.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE message_seq = ? AND status = 'pending'`, seq); err != nil {
+		return false, fmt.Errorf("sqlite: hold: %w", err)
+	}
+	return true, tx.Commit()
+}
+
+// CampaignMessages lists a campaign's messages after seq, oldest first.
+func (s *Store) CampaignMessages(ctx context.Context, accountID int64, campaignID string, after int64, limit int) ([]store.Message, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND campaign_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		accountID, campaignID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: campaign messages: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
