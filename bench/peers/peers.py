@@ -300,7 +300,12 @@ def _http(host_port, path, body, headers=None, timeout=120):
     req = urllib.request.Request("http://%s:%d%s" % (host_port + (path,)), data=body,
                                  method="POST", headers=headers or {})
     with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read().decode("utf-8", "replace"))
+        raw = r.read().decode("utf-8", "replace")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            # e.g. 208 "already learned" comes back without a JSON body
+            return {"success": False, "error": "HTTP %d non-JSON reply %r" % (r.status, raw[:100])}
 
 
 def rspamd_check(body):

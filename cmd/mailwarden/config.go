@@ -34,6 +34,8 @@ type Config struct {
 	Org string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// Demo seeds an empty account with generated mail and submissions (serve --demo).
+	Demo bool
 }
 
 func defaultConfig() Config {
@@ -89,6 +91,8 @@ func (c *Config) bind(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.Org, n, env(n, c.Org), "JSON file with protected_domains and executives")
 		case "log-level":
 			fs.StringVar(&c.LogLevel, n, env(n, c.LogLevel), "log level: debug, info, warn, error")
+		case "demo":
+			fs.BoolVar(&c.Demo, n, env(n, "") == "true" || env(n, "") == "1", "seed an empty account with a few hundred generated messages and submissions")
 		default:
 			panic("unknown flag " + n)
 		}

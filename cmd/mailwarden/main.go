@@ -7,6 +7,7 @@
 //	mailwarden import FILE.mbox|DIR      store mail as journaled (scan only)
 //	mailwarden learn --disposition D ... train the content model
 //	mailwarden token create --role R     make an API token
+//	mailwarden user create --email E ... add a console user
 package main
 
 import (
@@ -37,6 +38,8 @@ usage:
                                                train the content model as a team submission would
   mailwarden token create [flags] --role admin|analyst|viewer|reporter [--account ID]
                                                print a new API token as one JSON line
+  mailwarden user create [flags] --email E --role admin|analyst|viewer [--password-stdin]
+                                               add a console user (a password is generated without --password-stdin)
 `
 
 func main() {
@@ -59,6 +62,11 @@ func main() {
 			fatalf("usage: mailwarden token create --role ROLE [--account ID] [--data DIR] [--db DSN]")
 		}
 		cmdTokenCreate(args[1:])
+	case "user":
+		if len(args) == 0 || args[0] != "create" {
+			fatalf("usage: mailwarden user create --email E --role admin|analyst|viewer [--password-stdin] [--data DIR] [--db DSN]")
+		}
+		cmdUserCreate(args[1:], os.Stdin)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
@@ -102,11 +110,6 @@ func resolver(cfg Config) (dnsx.Resolver, error) {
 	}
 	return dnsx.NewSystem(envDuration("MAILWARDEN_DNS_TIMEOUT", 5*time.Second)), nil
 }
-
-// staticPolicy serves one policy (from --org) to every account.
-type staticPolicy struct{ p *detect.Policy }
-
-func (s staticPolicy) Policy(context.Context, int64) (*detect.Policy, error) { return s.p, nil }
 
 func loadOrg(cfg Config) (*detect.Policy, error) {
 	if cfg.Org == "" {

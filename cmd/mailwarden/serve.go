@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mailwarden/mailwarden/internal/access"
 	"github.com/mailwarden/mailwarden/internal/api"
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/bulk"
@@ -24,12 +25,13 @@ import (
 	"github.com/mailwarden/mailwarden/internal/smtpd"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/internal/submission"
+	"github.com/mailwarden/mailwarden/internal/web"
 )
 
 func cmdServe(args []string) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level")
+	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "demo")
 	fs.Parse(args)
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -56,6 +58,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 			return fmt.Errorf("first token: %w", err)
 		}
 		fmt.Printf("mailwarden: created account %d and its admin API token (shown only this once):\n  account_id: %d\n  token:      %s\n", acct.ID, acct.ID, tok)
+	}
+	if email, pw, err := firstConsoleUser(ctx, st, acct, cfg.Hostname); err != nil {
+		return fmt.Errorf("first console user: %w", err)
+	} else if email != "" {
+		fmt.Printf("mailwarden: created console admin (password shown only this once):\n  console_user: %s\n  password:     %s\n", email, pw)
 	}
 	res, err := resolver(cfg)
 	if err != nil {
@@ -119,6 +126,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 	}, log)
 	apiSrv.BulkWake = bulkWorker.Wake
 	apiSrv.Routes(mux)
+	consoleSrv := &web.Server{Store: st, Access: access.NewManager(st, st, log), API: apiSrv,
+		Submitter: web.Submissions{Service: subs, Store: st, Limits: pipe.Limits}, Log: log, Limits: pipe.Limits}
+	consoleSrv.Routes(mux)
+	if cfg.Demo {
+		if err := seedDemo(ctx, cfg, st, acct, pipe, subs, log); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	mux.HandleFunc("/client/v4/", func(w http.ResponseWriter, r *http.Request) { api.WriteNotFound(w) })
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 

@@ -75,7 +75,7 @@ func nonEmptyJSON(b []byte) []byte {
 func (s *Server) bulkRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST "+Base+"/investigate/bulk", writeRoles, s.createJob)
 	s.handle(mux, "GET "+Base+"/investigate/bulk", readRoles, s.listJobs)
-	s.handle(mux, "GET "+Base+"/investigate/bulk/{job_id}", readRoles, s.getJob)
+	// GET investigate/bulk/{job_id} is served by investigateView.
 	s.handle(mux, "GET "+Base+"/investigate/bulk/{job_id}/messages", readRoles, s.jobMessages)
 	s.handle(mux, "POST "+Base+"/investigate/bulk/{job_id}/cancel", writeRoles, s.cancelJob)
 	s.handle(mux, "DELETE "+Base+"/investigate/bulk/{job_id}", writeRoles, s.deleteJob)

@@ -40,6 +40,13 @@ type Server struct {
 	BulkWake func()
 	// Submissions creates and triages reclassification submissions (nil: no submission routes).
 	Submissions *submission.Service
+
+	routes []route // every registered route, for the authorization tests
+}
+
+type route struct {
+	pattern string
+	roles   []string
 }
 
 // Error codes in errors[].code.
@@ -81,10 +88,9 @@ type handler func(ctx context.Context, p store.Principal, r *http.Request) (any,
 func (s *Server) Routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Base+"/investigate", readRoles, s.listInvestigate)
 	s.handle(mux, "GET "+Base+"/investigate/{id}", readRoles, s.getInvestigate)
-	s.handle(mux, "GET "+Base+"/investigate/{id}/detections", readRoles, s.detections)
-	s.handle(mux, "GET "+Base+"/investigate/{id}/raw", readRoles, s.raw)
-	s.handle(mux, "GET "+Base+"/investigate/{id}/trace", readRoles, s.trace)
-	s.handle(mux, "GET "+Base+"/investigate/{id}/action_log", readRoles, s.actionLog)
+	// investigate/{id}/VIEW and investigate/bulk/{job_id} overlap as patterns, so one
+	// route serves both.
+	s.handle(mux, "GET "+Base+"/investigate/{id}/{view}", readRoles, s.investigateView)
 	s.handle(mux, "POST "+Base+"/investigate/release", writeRoles, s.release)
 	s.handle(mux, "GET "+Base+"/audit_log", adminRoles, s.auditLog)
 	s.bulkRoutes(mux)
@@ -93,6 +99,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 }
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, roles []string, h handler) {
+	s.routes = append(s.routes, route{pattern, roles})
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authorize(r, roles)
 		if err != nil {
@@ -475,6 +482,25 @@ func (s *Server) message(ctx context.Context, p store.Principal, r *http.Request
 		return m, errNotFound
 	}
 	return m, err
+}
+
+func (s *Server) investigateView(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
+	view := r.PathValue("view")
+	if r.PathValue("id") == "bulk" {
+		r.SetPathValue("job_id", view)
+		return s.getJob(ctx, p, r)
+	}
+	switch view {
+	case "detections":
+		return s.detections(ctx, p, r)
+	case "raw":
+		return s.raw(ctx, p, r)
+	case "trace":
+		return s.trace(ctx, p, r)
+	case "action_log":
+		return s.actionLog(ctx, p, r)
+	}
+	return nil, nil, errNotFound
 }
 
 func (s *Server) getInvestigate(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {

@@ -41,9 +41,11 @@ type Envelope struct {
 }
 
 // PolicySource gives the detection policy of an account (allow and block lists,
-// protected domains, executives). It may return nil for "no policy".
+// protected domains, executives; nil for "no policy") and its quarantine rule.
 type PolicySource interface {
 	Policy(ctx context.Context, accountID int64) (*detect.Policy, error)
+	// Holds reports whether mail of this disposition for these recipients is held.
+	Holds(ctx context.Context, accountID int64, recipients []string, disposition string) (bool, error)
 }
 
 // Pipeline holds the stages. Store and Policies may be nil for offline analysis.
@@ -155,11 +157,19 @@ func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, e
 			rec.CampaignID = cid
 		}
 	}
+	hold := acct.Holds(string(an.Verdict.Disposition))
+	if p.Policies != nil {
+		h, err := p.Policies.Holds(ctx, acct.ID, an.Envelope.Recipients, string(an.Verdict.Disposition))
+		if err != nil {
+			return nil, an, fmt.Errorf("pipeline: quarantine policy: %w", err)
+		}
+		hold = h
+	}
 	var deliverTo []string
 	switch {
 	case an.Envelope.Mode == ModeJournal:
 		rec.DeliveryStatus = store.StatusJournaled
-	case acct.Holds(string(an.Verdict.Disposition)):
+	case hold:
 		rec.DeliveryStatus = store.StatusQuarantined
 		rec.IsQuarantined = true
 	default:
