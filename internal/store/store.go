@@ -210,6 +210,8 @@ type Store interface {
 	RefreshDeliveryStatus(ctx context.Context, seq int64) error
 
 	// Campaign finds the campaign of a new message: an earlier message of the account
-	// with the same structure hash, or a simhash within maxBits. "" when none.
+	// whose simhash is within maxBits, or within 4*maxBits when the structure hash is
+	// the same too (personalised copies of short mail differ by ~10 of 64 bits;
+	// unrelated texts by ~32). "" when none.
 	Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error)
 }

@@ -18,6 +18,7 @@ const (
 	ChannelAPI    = "api"    // a message the gateway has, by id
 	ChannelUpload = "upload" // an uploaded EML file
 	ChannelMail   = "mail"   // mail to a report or team alias
+	ChannelBulk   = "bulk"   // one message of a bulk RECLASSIFY job: no rate limit, no campaign pass, no mail
 )
 
 // Submission statuses (API-visible "status").
@@ -111,7 +112,8 @@ type Submissions interface {
 	CreateSubmission(ctx context.Context, s *Submission) (created bool, err error)
 	GetSubmission(ctx context.Context, accountID int64, id string) (Submission, error)
 	ListSubmissions(ctx context.Context, accountID int64, q SubmissionQuery) ([]Submission, int, error)
-	// CountSubmissionsSince counts the account's submissions requested at or after since.
+	// CountSubmissionsSince counts the account's submissions requested at or
+	// after since, those of bulk jobs (ChannelBulk) left out.
 	CountSubmissionsSince(ctx context.Context, accountID int64, since time.Time) (int, error)
 	// ClaimSubmission leases the oldest due submission in state queued or notify
 	// whose lease is free or run out, until now+lease; ErrNotFound when none.

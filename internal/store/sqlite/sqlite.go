@@ -610,8 +610,11 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 // Campaign finds an earlier message of the same campaign.
 func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error) {
 	b := simBands(simhash)
-	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, simhash, structure_hash FROM messages WHERE account_id = ? AND (sim_b0 = ? OR sim_b1 = ? OR sim_b2 = ? OR sim_b3 = ?) ORDER BY seq DESC LIMIT 200`,
-		accountID, b[0], b[1], b[2], b[3])
+	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, simhash, structure_hash FROM (
+		SELECT seq, campaign_id, simhash, structure_hash FROM messages WHERE account_id = ? AND (sim_b0 = ? OR sim_b1 = ? OR sim_b2 = ? OR sim_b3 = ?)
+		UNION SELECT * FROM (SELECT seq, campaign_id, simhash, structure_hash FROM messages WHERE account_id = ? AND structure_hash = ? ORDER BY seq DESC LIMIT 200)
+		) ORDER BY seq DESC LIMIT 400`,
+		accountID, b[0], b[1], b[2], b[3], accountID, structureHash)
 	if err != nil {
 		return "", err
 	}
@@ -623,7 +626,7 @@ func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash str
 			return "", err
 		}
 		d := bits.OnesCount64(uint64(h) ^ simhash)
-		if d <= maxBits || (structureHash != "" && sh == structureHash && d <= 2*maxBits) {
+		if d <= maxBits || (structureHash != "" && sh == structureHash && d <= 4*maxBits) {
 			return cid, nil
 		}
 	}

@@ -174,7 +174,7 @@ func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.Su
 // CountSubmissionsSince counts recent submissions of the account (rate limits).
 func (s *Store) CountSubmissionsSince(ctx context.Context, accountID int64, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE account_id = ? AND requested_at >= ?`, accountID, ms(since)).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE account_id = ? AND requested_at >= ? AND channel <> 'bulk'`, accountID, ms(since)).Scan(&n)
 	return n, err
 }
 
