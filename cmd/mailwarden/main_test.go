@@ -452,3 +452,46 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(l, "\n")
 }
+
+// import stores an mbox's messages as journaled mail: scanned, searchable, never delivered.
+func TestImportMbox(t *testing.T) {
+	dir := t.TempDir()
+	var mbox strings.Builder
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(&mbox, "From sender@example.org Mon Nov  2 10:00:0%d 2026\n", i)
+		mbox.WriteString(strings.ReplaceAll(fmt.Sprintf(cleanMsg, fmt.Sprint("imported ", i), fmt.Sprint("imp", i)), "\r\n", "\n"))
+		mbox.WriteString(">From the body, quoted\n\n")
+	}
+	path := filepath.Join(dir, "archive.mbox")
+	os.WriteFile(path, []byte(mbox.String()), 0o644)
+	out, err := exec.Command(binary, "import", "--data", dir, "--dns-zone", "/dev/null", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "imported 3 message(s)") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	tok, err := exec.Command(binary, "token", "create", "--data", dir, "--role", "viewer").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		AccountID int64  `json:"account_id"`
+		Token     string `json:"token"`
+	}
+	json.Unmarshal(tok, &v)
+	s := startServer(t, dir)
+	s.accountID, s.token = fmt.Sprint(v.AccountID), v.Token
+	_, body := s.api("GET", s.base()+"/investigate?query=imported", s.token, nil)
+	items := results(t, body)
+	if len(items) != 3 {
+		t.Fatalf("imported messages found: %d", len(items))
+	}
+	for _, it := range items {
+		if it["delivery_mode"] != "JOURNAL" || len(it["delivery_status"].([]any)) != 0 {
+			t.Errorf("imported item: mode %v status %v", it["delivery_mode"], it["delivery_status"])
+		}
+	}
+	_, body = s.api("GET", s.base()+"/investigate/"+items[0]["id"].(string)+"/raw", s.token, nil)
+	raw := body["result"].(map[string]any)["raw"].(string)
+	if !strings.Contains(raw, "\nFrom the body, quoted") || strings.HasPrefix(raw, "From ") {
+		t.Errorf("mbox unquoting: %q", raw)
+	}
+}
