@@ -225,6 +225,25 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("delivered to %v", got[0].To)
 	}
 
+	// Metrics count what happened (the relay records its attempt just after the sink has the mail).
+	var metricsText []byte
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + s.httpAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metricsText, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(metricsText), "mailwarden_deliveries_total") {
+			break
+		}
+	}
+	for _, want := range []string{`mailwarden_messages_total{disposition="NONE",mode="DIRECT"} 1`, `mailwarden_deliveries_total{result="delivered"} 1`} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	// Detail by id.
 	code, body := s.api("GET", s.base()+"/investigate/"+id, s.token, nil)
 	if code != 200 {

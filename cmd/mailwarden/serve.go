@@ -14,12 +14,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mailwarden/mailwarden/internal/access"
 	"github.com/mailwarden/mailwarden/internal/api"
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/bulk"
+	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/internal/policy"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/smtpd"
@@ -87,6 +89,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		Log:      log,
 	}
 	pipe.Delivered = worker.Wake
+	met := metrics.New(prometheus.DefaultRegisterer)
+	pipe.Metrics, worker.Metrics = met, met
 	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, Log: log}
 	if h, ok := pipe.Policies.(submission.Holder); ok {
 		subs.Holder = h
@@ -123,6 +127,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 			_, err := apiSrv.ReleaseQueued(ctx, store.Principal{AccountID: j.AccountID, Name: j.RequestedBy + " (bulk " + j.ID + ")"}, m)
 			return err
 		},
+		"RECLASSIFY": subs.BulkAction,
 	}, log)
 	apiSrv.BulkWake = bulkWorker.Wake
 	apiSrv.Routes(mux)

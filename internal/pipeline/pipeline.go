@@ -18,6 +18,7 @@ import (
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/detect"
 	"github.com/mailwarden/mailwarden/internal/message"
+	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/internal/store"
 )
 
@@ -62,6 +63,8 @@ type Pipeline struct {
 	Delivered func()
 	// Now is the clock (tests may set it).
 	Now func() time.Time
+	// Metrics, when set, counts scans.
+	Metrics *metrics.Metrics
 }
 
 // Analysis is the result of parse, authenticate and detect.
@@ -146,7 +149,15 @@ func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, e
 		c.AccountID = acct.ID
 		pol = &c
 	}
+	start := time.Now()
 	an := p.Analyze(ctx, raw, env, pol)
+	if p.Metrics != nil {
+		p.Metrics.ScanTime.Observe(time.Since(start).Seconds())
+		p.Metrics.Messages.WithLabelValues(string(an.Verdict.Disposition), env.Mode).Inc()
+		for _, t := range an.Verdict.Triggers {
+			p.Metrics.Triggers.WithLabelValues(t.Name).Inc()
+		}
+	}
 	rec := p.Record(acct, raw, an)
 	if an.Message.SimHash != 0 {
 		cid, err := p.Store.Campaign(ctx, acct.ID, rec.StructureHash, rec.SimHash, p.campaignBits())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/internal/store"
 )
 
@@ -34,6 +35,8 @@ type Worker struct {
 	MaxAge time.Duration
 	// Timeout bounds one SMTP transaction.
 	Timeout time.Duration
+	// Metrics, when set, counts delivery attempts.
+	Metrics *metrics.Metrics
 
 	wake chan struct{}
 	mu   sync.Mutex // one delivery of a message at a time
@@ -161,12 +164,15 @@ func (w *Worker) deliver(ctx context.Context, seq int64, ds []store.Delivery) Re
 		if rerr == nil {
 			rerr = txErr
 		}
+		result := "deferred"
 		switch {
 		case rerr == nil:
+			result = "delivered"
 			w.Store.FinishDelivery(ctx, d.ID, "delivered", "", time.Time{})
 			w.Store.AddTrace(ctx, seq, "outbound", fmt.Sprintf("delivered to <%s> via %s", d.Recipient, w.Addr))
 			res.Delivered = append(res.Delivered, d.Recipient)
 		case permanent(rerr) || time.Since(m.ScannedAt) > maxAge:
+			result = "failed"
 			w.Store.FinishDelivery(ctx, d.ID, "failed", rerr.Error(), time.Time{})
 			w.Store.AddTrace(ctx, seq, "outbound", fmt.Sprintf("delivery to <%s> failed for good: %v", d.Recipient, rerr))
 			res.Failed = append(res.Failed, d.Recipient)
@@ -175,6 +181,9 @@ func (w *Worker) deliver(ctx context.Context, seq int64, ds []store.Delivery) Re
 			w.Store.FinishDelivery(ctx, d.ID, "pending", rerr.Error(), next)
 			w.Store.AddTrace(ctx, seq, "outbound", fmt.Sprintf("delivery to <%s> deferred until %s: %v", d.Recipient, next.UTC().Format(time.RFC3339), rerr))
 			res.Undelivered = append(res.Undelivered, d.Recipient)
+		}
+		if w.Metrics != nil {
+			w.Metrics.Deliveries.WithLabelValues(result).Inc()
 		}
 	}
 	if err := w.Store.RefreshDeliveryStatus(ctx, seq); err != nil {
