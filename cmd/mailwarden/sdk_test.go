@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,6 +132,17 @@ func TestCloudflareSDKInvestigate(t *testing.T) {
 	tr, err := client.EmailSecurity.Investigate.Trace.Get(ctx, id, email_security.InvestigateTraceGetParams{AccountID: acct})
 	if err != nil || len(tr.Inbound.Lines) == 0 || tr.Inbound.Lines[0].Lineno != 1 {
 		t.Fatalf("Trace: %+v %v", tr, err)
+	}
+	pv, err := client.EmailSecurity.Investigate.Preview.Get(ctx, id, email_security.InvestigatePreviewGetParams{AccountID: acct})
+	if err != nil || len(pv.Screenshot) < 100 {
+		t.Fatalf("Preview: %v", err)
+	}
+	if png, err := base64.StdEncoding.DecodeString(pv.Screenshot); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("preview screenshot is not a base64 PNG: %v", err)
+	}
+	pv2, err := client.EmailSecurity.Investigate.Preview.New(ctx, email_security.InvestigatePreviewNewParams{AccountID: acct, PostfixID: cloudflare.F(id)})
+	if err != nil || pv2.Screenshot != pv.Screenshot {
+		t.Errorf("Preview.New: %v", err)
 	}
 	rel, err := client.EmailSecurity.Investigate.Release.Bulk(ctx, email_security.InvestigateReleaseBulkParams{AccountID: acct, Body: []string{id}})
 	if err != nil || len(rel.Result) != 1 || rel.Result[0].PostfixID != id || len(rel.Result[0].Delivered) != 1 {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/detect"
+	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/pipeline"
+	"github.com/mailwarden/mailwarden/internal/preview"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/internal/submission"
@@ -92,6 +94,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// route serves both.
 	s.handle(mux, "GET "+Base+"/investigate/{id}/{view}", readRoles, s.investigateView)
 	s.handle(mux, "POST "+Base+"/investigate/release", writeRoles, s.release)
+	s.handle(mux, "POST "+Base+"/investigate/preview", readRoles, s.preview)
 	s.handle(mux, "GET "+Base+"/audit_log", adminRoles, s.auditLog)
 	s.bulkRoutes(mux)
 	s.SettingsRoutes(mux)
@@ -499,6 +502,8 @@ func (s *Server) investigateView(ctx context.Context, p store.Principal, r *http
 		return s.trace(ctx, p, r)
 	case "action_log":
 		return s.actionLog(ctx, p, r)
+	case "preview":
+		return s.preview(ctx, p, r)
 	}
 	return nil, nil, errNotFound
 }
@@ -595,6 +600,41 @@ func (s *Server) trace(ctx context.Context, p store.Principal, r *http.Request) 
 	}
 	t.Outbound.Pending = m.DeliveryStatus == store.StatusQueued || m.DeliveryStatus == store.StatusDeferred
 	return t, nil, nil
+}
+
+// Preview is the answer of investigate/{id}/preview: Cloudflare's screenshot (a
+// base64 PNG of the message's text, drawn without interpreting any HTML).
+type Preview struct {
+	Screenshot string `json:"screenshot"`
+}
+
+func (s *Server) preview(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
+	id := r.PathValue("id")
+	if r.Method == http.MethodPost {
+		var body struct {
+			PostfixID string `json:"postfix_id"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16)).Decode(&body); err != nil || body.PostfixID == "" {
+			return nil, nil, badField("postfix_id", "the body must be {\"postfix_id\": ID}")
+		}
+		id = body.PostfixID
+	}
+	m, err := s.Store.GetMessage(ctx, p.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, errNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := s.Store.Raw(ctx, m.Seq)
+	if err != nil {
+		return nil, nil, err
+	}
+	img := preview.PNG(preview.Lines(message.Parse(raw, message.Limits{})))
+	if err := s.Store.AddAction(ctx, m.Seq, store.Action{Operation: "PREVIEW", Status: "completed", RequestedBy: p.Name, CompletedAt: time.Now()}); err != nil {
+		return nil, nil, err
+	}
+	return Preview{Screenshot: base64.StdEncoding.EncodeToString(img)}, nil, nil
 }
 
 func (s *Server) actionLog(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
