@@ -148,7 +148,12 @@ def run_cv(peer, folds, par):
         t["n_test"] = len(rows)
         t["n_train"] = len(labels) - len(rows)
         write_rows(peer, k, rows)
+        # re-read before writing: another cv.py (other PEER_WORK) may run other folds at once
+        if os.path.exists(meta_path):
+            meta["folds"].update({kk: v for kk, v in json.load(open(meta_path)).get("folds", {}).items()
+                                  if kk != str(k)})
         meta["folds"][str(k)] = t
+        t["peer_work"] = peers.W
         meta["commands"] = peers.COMMANDS[:]
         json.dump(meta, open(meta_path, "w"), indent=1, sort_keys=True)
         print("%s fold %d: %s" % (peer, k, json.dumps(t)), flush=True)

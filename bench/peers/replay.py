@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--modes", default="feedback,static")
     ap.add_argument("--limit", type=int, default=0, help="replay only the first N messages")
     ap.add_argument("--static-par", type=int, default=2, help="SA: spamd children in static mode")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the reports from results/")
     a = ap.parse_args()
     order = peers.sha1_order(peers.load_labels())
     if a.limit:
@@ -116,7 +117,23 @@ def main():
     meta_fn = os.path.join(peers.RESULTS, "replay-%s.json" % a.peer)
     meta = json.load(open(meta_fn)) if os.path.exists(meta_fn) else {}
     meta.setdefault("modes", {})
-    for mode in a.modes.split(","):
+    if a.report_only:
+        # rebuild modes from per-message TSVs (e.g. a run stopped after its feedback mode)
+        for mode in ("feedback", "static", "learnall"):
+            fn = os.path.join(peers.RESULTS, "replay-%s-%s-messages.tsv" % (a.peer, mode))
+            if mode in meta["modes"] or not os.path.exists(fn):
+                continue
+            v = []
+            with open(fn) as f:
+                next(f)
+                for line in f:
+                    i, p, c, fl, sc, act, lh, ls = line.rstrip("\n").split("\t")
+                    v.append((c, p, fl == "1", float(sc), act, int(lh), int(ls)))
+            meta["modes"][mode] = {"seconds": float("nan"), "learned": {"ham": v[-1][5], "spam": v[-1][6]},
+                                   "learn_failed": -1, "blocks": blocks(v), "n": len(v),
+                                   "total_errors": sum(r["errors"] for r in blocks(v)),
+                                   "note": "rebuilt from the per-message TSV (--report-only)"}
+    for mode in ([] if a.report_only else a.modes.split(",")):
         v, info = run_mode(a.peer, order, mode in ("feedback", "learnall"), a.static_par,
                            learn_all=mode == "learnall")
         info["blocks"] = blocks(v)
@@ -128,12 +145,20 @@ def main():
             for i, (c, p, fl, s, act, lh, ls) in enumerate(v):
                 f.write("%d\t%s\t%s\t%d\t%.2f\t%s\t%d\t%d\n" % (i, p, c, fl, s, act, lh, ls))
         print("%s %s: %d errors / %d in %.0fs" % (a.peer, mode, info["total_errors"], len(v), info["seconds"]), flush=True)
-    meta["machine"] = peers.machine_info()
+        meta["commands"] = peers.COMMANDS
+        json.dump(meta, open(meta_fn, "w"), indent=1)
+        write_reports(a.peer, meta, len(order))
+    meta["machine"] = meta.get("machine") or peers.machine_info()
     meta["order"] = "sorted by sha1(path as in labels.tsv)"
-    meta["commands"] = peers.COMMANDS
     json.dump(meta, open(meta_fn, "w"), indent=1)
-    if a.peer == "rspamd":
+    if a.peer == "rspamd" and not a.report_only:
         peers.stop_rspamd()
+    write_reports(a.peer, meta, len(order))
+
+
+def write_reports(peer, meta, n_order):
+    meta.setdefault("machine", peers.machine_info())
+    a = argparse.Namespace(peer=peer)
     # TSV: one row per block and mode
     cols = ["mode", "block", "first", "n", "errors", "error_rate", "ham", "ham_wrong", "spam",
             "spam_wrong", "phish", "phish_wrong", "learned_ham", "learned_spam"]
@@ -150,8 +175,8 @@ def main():
           "mistake is learned at once (train-on-error); `static` = corrections off; `learnall` (extra, "
           "if run) = every message is learned with its true label right after it is classified. Error = ham "
           "flagged, or spam/phish not flagged. Blocks of %d messages." % BLOCK, ""]
-    if len(order) < 8577:
-        md += ["**Only the first %d messages of that order were replayed** (time limit)." % len(order), ""]
+    if n_order < 8577:
+        md += ["**Only the first %d messages of that order were replayed** (time limit)." % n_order, ""]
     modes = [m for m in ("feedback", "static", "learnall") if m in meta["modes"]]
     md.append("| block | " + " | ".join("%s errors (ham FP, spam missed, phish missed)" % m for m in modes) + " | learned ham/spam (feedback) |")
     md.append("|---|" + "---|" * len(modes) + "---|")
@@ -169,9 +194,9 @@ def main():
     md.append("")
     for m in modes:
         info = meta["modes"][m]
-        md.append("- %s: %d errors in %d messages (%.2f%%), %.0f s, learned %s, learn failures %d" % (
+        md.append("- %s: %d errors in %d messages (%.2f%%), %.0f s, learned %s, learn failures %d%s" % (
             m, info["total_errors"], info["n"], 100.0 * info["total_errors"] / info["n"], info["seconds"],
-            info["learned"], info["learn_failed"]))
+            info["learned"], info["learn_failed"], " (%s)" % info["note"] if info.get("note") else ""))
     md.append("- %s; nproc %s; CPU `%s`" % (meta["machine"]["date"], meta["machine"]["nproc"], meta["machine"]["cpu"]))
     md.append("")
     with open(os.path.join(peers.RESULTS, "replay-%s.md" % a.peer), "w") as f:

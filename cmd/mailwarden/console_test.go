@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mailwarden/mailwarden/internal/smtpsink"
@@ -40,7 +41,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(1440, 1000))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Skipf("Chromium does not start: %v", err)
@@ -51,8 +52,12 @@ func browser(t *testing.T) context.Context {
 // run runs chromedp actions and fails the test with step on error.
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
+	start := time.Now()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v", step, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Logf("%s took %v", step, d)
 	}
 }
 
@@ -68,7 +73,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromed
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 gives PNG
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -117,6 +122,14 @@ func logIn(t *testing.T, ctx context.Context, base, email, password string) {
 		chromedp.Click("#login-button"), chromedp.WaitVisible("#results-title"))
 }
 
+// clickNav clicks what loads another page and waits for that page's load.
+func clickNav(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(sel))); err != nil {
+		t.Fatalf("click %s: %v", sel, err)
+	}
+}
+
 // waitJS polls a JavaScript expression until it is true.
 func waitJS(t *testing.T, ctx context.Context, step, expr string) {
 	t.Helper()
@@ -156,12 +169,16 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("first page has %d rows, want 50", rows)
 	}
 	screenshot(t, ctx, "investigation")
-	if png, err := os.ReadFile(filepath.Join(screenshotDir, "investigation.png")); err == nil {
-		os.WriteFile(filepath.Join("..", "..", "docs", "investigation.png"), png, 0o644)
+	// The README shows the first screen of the page.
+	if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(filepath.Join("..", "..", "docs", "investigation.png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 
 	// Search: free text, then a disposition filter.
-	run(t, ctx, "search", chromedp.SetValue("#q", "invoice"), chromedp.Click("#search-button"), chromedp.WaitVisible("#results-title"))
+	run(t, ctx, "search", chromedp.SetValue("#q", "invoice"))
+	clickNav(t, ctx, "#search-button")
 	subjects := eval[[]string](t, ctx, `[...document.querySelectorAll("#results td.subject a")].map(a => a.textContent)`)
 	if len(subjects) == 0 {
 		t.Fatal("searching for invoice found nothing")
@@ -173,7 +190,8 @@ func TestConsole(t *testing.T) {
 	}
 
 	// Open a message.
-	run(t, ctx, "open message", chromedp.Click("#results td.subject a"), chromedp.WaitVisible("#triggers"))
+	clickNav(t, ctx, "#results td.subject a")
+	run(t, ctx, "open message", chromedp.WaitVisible("#triggers"))
 	if h := text(t, ctx, "#triggers"); !strings.Contains(h, "Trigger") {
 		t.Errorf("message page shows no triggers: %q", h)
 	}

@@ -1,6 +1,7 @@
 package bayes
 
 import (
+	"os"
 	"hash/maphash"
 	"net/url"
 	"strings"
@@ -124,6 +125,9 @@ func (t *tokens) message(m *message.Message) {
 			}
 		}
 	}
+	if !abl("hdr") {
+		t.headerShape(m)
+	}
 	for _, h := range m.Headers {
 		switch strings.ToLower(h.Name) {
 		case "x-mailer", "user-agent":
@@ -179,8 +183,17 @@ func (t *tokens) message(m *message.Message) {
 			t.add2("meta:", "image-link")
 		}
 	}
+	if !abl("link") {
+		t.linkShape(m)
+	}
 	if m.HTML != "" {
 		t.htmlTags(m.HTML)
+		if !abl("attr") {
+			t.htmlAttrs(m.HTML)
+		}
+	}
+	if !abl("body") {
+		t.bodyShape(m.Text)
 	}
 	body := m.Text
 	if len(body) > maxBodyBytes {
@@ -379,3 +392,7 @@ func (t *tokens) fieldWords(prefix, f string, bigrams bool) {
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v'
 }
+
+var ablation = os.Getenv("BAYES_ABL")
+
+func abl(s string) bool { return strings.Contains(ablation, s) }

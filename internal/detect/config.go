@@ -46,7 +46,12 @@ type Thresholds struct {
 	// spam score (default 0.1).
 	BayesHam float64
 	// BayesPhish is the model's phish share (phish vs spam among bad mail) at or
-	// above which a bad verdict from the model counts as phishing (default 0.9).
+	// above which a bad verdict from the model counts as phishing (default 0.5:
+	// the model's own decision boundary, "more likely phish than spam"). A higher
+	// value sends more phishing to SPAM; a lower one sends more spam to
+	// SUSPICIOUS. Both are caught, but phishing delivered to a spam folder is
+	// still clicked, while an advertisement held for review costs an analyst a
+	// glance, so ties go to phishing.
 	BayesPhish float64
 }
 
@@ -61,7 +66,7 @@ func DefaultConfig() Config {
 		Bulk:                 3,
 		BayesSpam:            0.9,
 		BayesHam:             0.1,
-		BayesPhish:           0.9,
+		BayesPhish:           0.5,
 	}}
 }
 

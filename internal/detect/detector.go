@@ -109,6 +109,9 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 		sc := d.Bayes.Score(ctx, p.AccountID, m)
 		v.BayesSpam = sc.Spam
 		add(bayesTriggers(sc, cfg.Thresholds)...)
+		if sc.Spam >= 0 && sc.Spam <= cfg.Thresholds.BayesHam {
+			add(bayesHamPhish(sc, v.Triggers)...)
+		}
 	}
 	for _, pr := range m.Problems {
 		add(Trigger{Name: pr.Code, Score: 0, Detail: pr.Detail, Category: CatInfo, Field: "message"})
@@ -198,6 +201,35 @@ func bayesTriggers(sc bayes.Score, t Thresholds) []Trigger {
 			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
 	}
 	return nil
+}
+
+// softPhish are the phish triggers read from the same links and words the
+// content model reads: each is common in legitimate mail too (tracked links,
+// quoted IP addresses, blog hosting, account notices). Identity and payload
+// triggers (lookalike domains, executive names, payment requests, attachments,
+// forms, smuggling) are not soft: a short impersonation request can read like
+// ham to a word model, so the model's opinion never discounts them.
+var softPhish = map[string]bool{
+	TrigLinkTextMismatch: true, TrigIPLiteralLink: true, TrigURLShortenerLink: true, TrigFreeHostingLink: true,
+	TrigCredentialLanguage: true, TrigDisplayNameAddress: true, TrigReplyToDivert: true,
+}
+
+// bayesHamPhish: when the content model is confident a message is ham, its soft
+// phish triggers count for less (up to maxBayesHamPhish off the phish score).
+func bayesHamPhish(sc bayes.Score, ts []Trigger) []Trigger {
+	soft := 0.0
+	var names []string
+	for _, t := range ts {
+		if t.Category == CatPhish && softPhish[t.Name] && t.Score > 0 {
+			soft += t.Score
+			names = append(names, t.Name)
+		}
+	}
+	if soft == 0 {
+		return nil
+	}
+	return []Trigger{{Name: TrigBayesHamPhish, Score: -min(soft, maxBayesHamPhish), Category: CatPhish, Field: "body",
+		Detail: fmt.Sprintf("content model: spam probability %.3f, the content is like ham; discounted: %s", sc.Spam, strings.Join(names, ", "))}}
 }
 
 // authenticated reports whether the From domain is authenticated: DMARC pass, or

@@ -67,13 +67,25 @@ func isIPLiteral(host string) bool {
 	if host == "" {
 		return false
 	}
-	if net.ParseIP(host) != nil {
-		return true
+	if ip := net.ParseIP(host); ip != nil {
+		// Private, loopback, link-local and unspecified addresses are not
+		// reachable from the Internet: no one can host a phishing page there for
+		// a stranger. They are what technical mail quotes (a router, a test box).
+		return !(ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
 	}
 	if strings.HasPrefix(host, "0x") && len(host) > 2 && strings.Trim(host[2:], "0123456789abcdef") == "" {
 		return true
 	}
 	return len(host) >= 8 && strings.Trim(host, "0123456789") == ""
+}
+
+// webLink reports whether href opens in a browser: http, https, or no scheme
+// (a bare "www.…" in text). Other schemes (ipp, ftp, smb, ldap …) are not
+// where a phishing page is served.
+func webLink(href string) bool {
+	h := strings.ToLower(strings.TrimSpace(href))
+	i := strings.Index(h, "://")
+	return i < 0 || h[:i] == "http" || h[:i] == "https"
 }
 
 func hasHostSuffix(host string, suffixes []string) string {
@@ -138,7 +150,7 @@ func linkTriggers(m *message.Message, p *Policy) []Trigger {
 			}
 			mismatch.n++
 		}
-		if isIPLiteral(host) {
+		if isIPLiteral(host) && webLink(l.Href) {
 			if ip.n == 0 {
 				ip.first = l.Href
 			}

@@ -133,22 +133,42 @@ func displayNameTriggers(m *message.Message, p *Policy) []Trigger {
 			}
 		}
 	}
-	if mm := addrInName.FindStringSubmatch(name); mm != nil {
-		shown := mm[1]
-		if shown == "" {
-			shown = mm[2]
+	if fromDom == "" {
+		return nil
+	}
+	// The organisation's own domain anywhere in the name of outside mail is impersonation.
+	for _, mm := range addrInName.FindAllStringSubmatch(name, 4) {
+		shown := strings.ToLower(mm[1] + mm[2])
+		if registrable(shown) != registrable(fromDom) && p.isProtected(shown) {
+			return []Trigger{{Name: TrigDisplayNameImperson, Score: scoreDisplayNameExec, Category: CatPhish, Field: "From", Portion: name,
+				Detail: fmt.Sprintf("display name %q shows the organisation's domain %s, but the address is %s", name, shown, m.From.Addr)}}
 		}
+	}
+	if shown := shownAddress(name); shown != "" {
 		shown = strings.ToLower(shown)
-		if registrable(shown) != registrable(fromDom) && fromDom != "" {
-			if p.isProtected(shown) {
-				return []Trigger{{Name: TrigDisplayNameImperson, Score: scoreDisplayNameExec, Category: CatPhish, Field: "From", Portion: name,
-					Detail: fmt.Sprintf("display name %q shows the organisation's domain %s, but the address is %s", name, shown, m.From.Addr)}}
-			}
+		if registrable(shown) != registrable(fromDom) {
 			return []Trigger{{Name: TrigDisplayNameAddress, Score: scoreDisplayNameAddr, Category: CatPhish, Field: "From", Portion: name,
 				Detail: fmt.Sprintf("display name %q shows %s, but the address is %s", name, shown, m.From.Addr)}}
 		}
 	}
 	return nil
+}
+
+// shownAddress returns the domain of an e-mail address shown in a display name,
+// or the domain the display name consists of; "" otherwise. A bare domain inside
+// a longer name is a brand ("CNET News.com Daily Dispatch", "Booking.com Team"),
+// not an address shown to the reader.
+func shownAddress(name string) string {
+	all := addrInName.FindAllStringSubmatch(name, 4)
+	for _, mm := range all {
+		if mm[1] != "" {
+			return mm[1]
+		}
+	}
+	if len(all) == 1 && strings.EqualFold(strings.Trim(strings.TrimSpace(name), `"'<>()[] `), all[0][2]) {
+		return all[0][2]
+	}
+	return ""
 }
 
 func slices2(a, b []Executive) []Executive {

@@ -39,6 +39,7 @@ const (
 	TrigReplyToDivert       = "reply_to_divert"            // replies go to another organisation (stronger: free-mail)
 	TrigCredentialLanguage  = "credential_language"        // account-verification / suspension language with a link
 	TrigBayesPhish          = "bayes_phish"                // content model: bad, and phishing rather than spam
+	TrigBayesHamPhish       = "bayes_ham_phish"            // content model: ham; link and wording heuristics discounted (negative)
 
 	// Spam (category spam).
 	TrigBayesSpam    = "bayes_spam"    // content model: spam
@@ -89,6 +90,7 @@ const (
 	scoreSpamLanguage      = 1.25 // per distinct phrase, at most 4
 	scoreNoRecipients      = 0.5
 	scoreBayesHam          = -3.0
+	maxBayesHamPhish       = 3.0 // most that bayes_ham_phish takes off the phish score
 	scoreObscuredUnsub     = 2.0
 	scoreMissingUnsub      = 1.5
 	scoreMaxBulkHeaderRule = 4.5

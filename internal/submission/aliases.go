@@ -69,6 +69,13 @@ func (s *Service) Ours(rcpt string) bool {
 // Take turns one message to alias recipients into submissions. A nil error means
 // they are recorded durably (the SMTP reply may be 250).
 func (s *Service) Take(ctx context.Context, acct store.Account, env pipeline.Envelope, raw []byte) error {
+	// Invalid reports count too: a flood of them must not become a flood of notices.
+	lim := s.Limits.withDefaults()
+	if n, err := s.Store.CountSubmissionsSince(ctx, acct.ID, s.now().Add(-lim.Window)); err != nil {
+		return err
+	} else if n >= lim.Rate {
+		return ErrRateLimited
+	}
 	pm := message.Parse(raw, s.limits())
 	reporter := strings.ToLower(env.MailFrom)
 	if reporter == "" {

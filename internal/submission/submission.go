@@ -204,10 +204,13 @@ type Result struct {
 func (s *Service) Submit(ctx context.Context, acct store.Account, req Request) (Result, error) {
 	lim := s.Limits.withDefaults()
 	now := s.now()
-	if n, err := s.Store.CountSubmissionsSince(ctx, acct.ID, now.Add(-lim.Window)); err != nil {
-		return Result{}, err
-	} else if n >= lim.Rate {
-		return Result{}, ErrRateLimited
+	if req.Channel != store.ChannelBulk {
+		// A bulk job is limited where it is created.
+		if n, err := s.Store.CountSubmissionsSince(ctx, acct.ID, now.Add(-lim.Window)); err != nil {
+			return Result{}, err
+		} else if n >= lim.Rate {
+			return Result{}, ErrRateLimited
+		}
 	}
 	if req.Policy != nil {
 		if req.Type != store.SubmissionTeam {
@@ -243,7 +246,7 @@ func (s *Service) Submit(ctx context.Context, acct store.Account, req Request) (
 		return Result{}, err
 	}
 	notify := req.NotifyAddr
-	if notify == "" {
+	if notify == "" && req.Channel != store.ChannelBulk {
 		notify = s.contact(ctx, acct.ID, req.RequestedBy)
 	}
 	sub := store.Submission{
@@ -482,4 +485,19 @@ func label(d string) string {
 		return "unknown"
 	}
 	return d
+}
+
+// BulkAction files one message of a bulk RECLASSIFY job as a team submission
+// (the bulk worker's action): not rate limited, no campaign pass, no mail.
+func (s *Service) BulkAction(ctx context.Context, j store.Job, m store.Message) error {
+	acct, err := s.Store.Account(ctx, j.AccountID)
+	if err != nil {
+		return err
+	}
+	d, ok := detect.ParseDisposition(j.ExpectedDisposition)
+	if !ok {
+		return fmt.Errorf("submission: bulk job %s: disposition %q", j.ID, j.ExpectedDisposition)
+	}
+	_, err = s.Submit(ctx, acct, Request{Type: store.SubmissionTeam, Channel: store.ChannelBulk, RequestedBy: j.RequestedBy, MessageID: m.ID, Disposition: d})
+	return err
 }

@@ -198,6 +198,10 @@ type staticPolicy struct{ p *detect.Policy }
 
 func (s staticPolicy) Policy(context.Context, int64) (*detect.Policy, error) { return s.p, nil }
 
+func (s staticPolicy) Holds(_ context.Context, _ int64, _ []string, d string) (bool, error) {
+	return d != string(detect.None) && d != string(detect.Bulk), nil
+}
+
 func TestLimits(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -379,5 +383,50 @@ func TestTakeMail(t *testing.T) {
 	}
 	if !e.svc.Ours("report@MX.test") || e.svc.Ours("bob@corp.test") {
 		t.Errorf("Ours")
+	}
+}
+
+func TestBulkAction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.svc.Limits = Limits{Rate: 1, Window: time.Hour}
+	e.st.SetSubmissionContact(ctx, e.acct.ID, "token:mw_ana", store.RoleAnalyst, "ana@corp.test")
+	m1 := e.accept(t, fmt.Sprintf(campaign, "bob@corp.test", "k1"), "bob@corp.test")
+	m2 := e.accept(t, fmt.Sprintf(campaign, "dave@corp.test", "k2"), "dave@corp.test")
+	job := store.Job{ID: "job1", AccountID: e.acct.ID, Action: "RECLASSIFY", ExpectedDisposition: "BULK", RequestedBy: "token:mw_ana"}
+	for _, m := range []*store.Message{m1, m2, m1} {
+		if err := e.svc.BulkAction(ctx, job, *m); err != nil {
+			t.Fatalf("bulk action: %v", err)
+		}
+	}
+	e.run()
+	subs, _, _ := e.st.ListSubmissions(ctx, e.acct.ID, store.SubmissionQuery{})
+	if len(subs) != 2 {
+		t.Fatalf("%d submissions, want 2 (one per message)", len(subs))
+	}
+	for _, s := range subs {
+		if s.OutcomeCode != OutcomeReclassified || s.NotifyAddr != "" || s.CampaignChanged != 0 || s.Channel != store.ChannelBulk {
+			t.Errorf("bulk submission: %+v", s)
+		}
+	}
+	// Bulk rows do not count against the rate limit.
+	if _, err := e.svc.Submit(ctx, e.acct, Request{Type: store.SubmissionTeam, MessageID: m1.ID, Disposition: detect.Spam}); err != nil {
+		t.Errorf("after a bulk job: %v", err)
+	}
+}
+
+func TestTakeRateLimited(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.svc.Limits = Limits{Rate: 2, Window: time.Hour}
+	report := "From: x@corp.test\r\nSubject: spam\r\n\r\nno attachment\r\n"
+	for i := 0; i < 3; i++ {
+		err := e.svc.Take(ctx, e.acct, pipeline.Envelope{MailFrom: "x@corp.test", Recipients: []string{"report@mx.test"}}, []byte(report))
+		if i < 2 && err != nil || i == 2 && !errors.Is(err, ErrRateLimited) {
+			t.Errorf("report %d: %v", i, err)
+		}
+	}
+	if n, _ := e.st.CountSubmissionsSince(ctx, e.acct.ID, time.Now().Add(-time.Hour)); n != 2 {
+		t.Errorf("%d invalid submissions recorded, want 2", n)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // Worker tuning.
 const (
-	leaseTime    = 5 * time.Minute // a claimed submission is ours this long
+	leaseTime    = 2 * time.Minute // a claimed submission is ours this long
 	maxAttempts  = 8               // processing gives up after this many failures
 	maxNotify    = 6               // outcome mail gives up after this many failures
 	campaignPage = 200
@@ -343,7 +343,8 @@ func (s *Service) holds(ctx context.Context, acct store.Account, rcpts []string,
 // verdict unless the team asked for MALICIOUS too (one message's verdict never
 // releases phishing). It returns how many messages changed.
 func (s *Service) propagate(ctx context.Context, acct store.Account, actor store.Principal, sub *store.Submission, m store.Message) (int, error) {
-	if m.CampaignID == "" || s.Pipe == nil || s.Pipe.Detector == nil {
+	// A bulk job names its messages itself; a campaign pass per message would be quadratic.
+	if m.CampaignID == "" || s.Pipe == nil || s.Pipe.Detector == nil || sub.Channel == store.ChannelBulk {
 		return 0, nil
 	}
 	pol := &detect.Policy{}

@@ -131,11 +131,17 @@ type bar struct {
 }
 
 type overviewData struct {
-	Days          int
-	Bars          []bar
-	Labels        []struct{ X int; Text string }
-	Max           int
-	GridLines     []struct{ Y int; Text string }
+	Days   int
+	Bars   []bar
+	Labels []struct {
+		X    int
+		Text string
+	}
+	Max       int
+	GridLines []struct {
+		Y    int
+		Text string
+	}
 	Totals        []dispositionTotal
 	Total         int
 	Triggers      []store.Count

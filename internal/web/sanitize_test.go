@@ -50,7 +50,7 @@ func TestSanitizeStyle(t *testing.T) {
 		`background: u\72l(http://x)`:             "",
 		"width: expression(alert(1))":             "",
 		"color: red /* x */; position: fixed":     "color: red",
-		"@import 'http://x'; color: blue":          "color: blue",
+		"@import 'http://x'; color: blue":         "color: blue",
 		"background-image: image-set('a.png' 1x)": "",
 	} {
 		if got := SanitizeStyle(in); got != want {
