@@ -36,6 +36,8 @@ type Config struct {
 	LogLevel string
 	// Demo seeds an empty account with generated mail and submissions (serve --demo).
 	Demo bool
+	// SubmissionRate is how many submissions an account may make per 15 minutes (default 150).
+	SubmissionRate int
 }
 
 func defaultConfig() Config {
@@ -44,12 +46,13 @@ func defaultConfig() Config {
 		host = "localhost"
 	}
 	return Config{
-		Data:     "data",
-		SMTP:     "127.0.0.1:2525",
-		HTTP:     "127.0.0.1:8080",
-		MaxSize:  50 << 20,
-		Hostname: host,
-		LogLevel: "info",
+		Data:           "data",
+		SMTP:           "127.0.0.1:2525",
+		HTTP:           "127.0.0.1:8080",
+		MaxSize:        50 << 20,
+		Hostname:       host,
+		LogLevel:       "info",
+		SubmissionRate: 150,
 	}
 }
 
@@ -89,6 +92,14 @@ func (c *Config) bind(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.Hostname, n, env(n, c.Hostname), "our host name (SMTP greeting, authserv-id, alias domain)")
 		case "org":
 			fs.StringVar(&c.Org, n, env(n, c.Org), "JSON file with protected_domains and executives")
+		case "submission-rate":
+			def := c.SubmissionRate
+			if v := env(n, ""); v != "" {
+				if p, err := strconv.Atoi(v); err == nil {
+					def = p
+				}
+			}
+			fs.IntVar(&c.SubmissionRate, n, def, "submissions an account may make per 15 minutes")
 		case "log-level":
 			fs.StringVar(&c.LogLevel, n, env(n, c.LogLevel), "log level: debug, info, warn, error")
 		case "demo":

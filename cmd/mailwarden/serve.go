@@ -33,7 +33,7 @@ import (
 func cmdServe(args []string) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "demo")
+	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "demo")
 	fs.Parse(args)
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -91,7 +91,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 	pipe.Delivered = worker.Wake
 	met := metrics.New(prometheus.DefaultRegisterer)
 	pipe.Metrics, worker.Metrics = met, met
-	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, Log: log}
+	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, Log: log,
+		Limits: submission.Limits{Rate: cfg.SubmissionRate}}
 	if h, ok := pipe.Policies.(submission.Holder); ok {
 		subs.Holder = h
 	}
