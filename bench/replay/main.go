@@ -126,7 +126,28 @@ func send(addr string, raw []byte) error {
 	if err := c.Hello("replay.bench"); err != nil {
 		return err
 	}
-	return c.SendMail("replay@bench.test", []string{"user@corp.test"}, bytes.NewReader(raw))
+	return c.SendMail(returnPath(raw), []string{"user@corp.test"}, bytes.NewReader(raw))
+}
+
+// returnPath is the envelope sender the message was delivered with, from its
+// Return-Path header ("" when absent: the null sender), so the replay keeps the
+// original envelope instead of one of ours.
+func returnPath(raw []byte) string {
+	end := bytes.Index(raw, []byte("\n\n"))
+	if end < 0 {
+		end = len(raw)
+	}
+	for _, line := range strings.Split(string(raw[:end]), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "Return-Path") {
+			v := strings.Trim(strings.TrimSpace(value), "<>")
+			if strings.Count(v, "@") == 1 && !strings.ContainsAny(v, " \t\r<>") {
+				return v
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // newest returns the id and disposition of the newest message (the one just sent).
