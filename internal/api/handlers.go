@@ -335,7 +335,7 @@ func (s *Server) listInvestigate(ctx context.Context, p store.Principal, r *http
 	for _, m := range res.Messages {
 		items = append(items, toItem(m, nil))
 	}
-	info := &ResultInfo{Page: page, PerPage: perPage, Count: len(items), TotalCount: res.Total}
+	info := &ResultInfo{Page: page, PerPage: perPage, Count: len(items), TotalCount: res.Total, TotalCountCapped: res.TotalCapped}
 	if cursorMode {
 		info.Page = 1
 		info.TotalCount = len(items)

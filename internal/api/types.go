@@ -33,6 +33,8 @@ type ResultInfo struct {
 	Count      int    `json:"count"`
 	TotalCount int    `json:"total_count"`
 	Cursor     string `json:"cursor,omitempty"` // next cursor for cursor paging; "" at the end
+	// TotalCountCapped says total_count stopped counting at 10,000 (our addition).
+	TotalCountCapped bool `json:"total_count_capped,omitempty"`
 }
 
 // Validation is Cloudflare's authentication summary: pass|neutral|fail|error|none.

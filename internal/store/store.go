@@ -122,11 +122,15 @@ type Query struct {
 	CountTotal     bool
 }
 
+// MaxCount is the largest total a search counts exactly (Page.TotalCapped beyond).
+const MaxCount = 10000
+
 // Page is one page of results.
 type Page struct {
-	Messages   []Message
-	Total      int   // when CountTotal
-	NextCursor int64 // 0 when no more
+	Messages    []Message
+	Total       int   // when CountTotal; at most MaxCount
+	TotalCapped bool  // more than MaxCount messages match
+	NextCursor  int64 // 0 when no more
 }
 
 // TraceLine is one line of a message's trace.

@@ -332,11 +332,16 @@ func likeEscape(s string) string {
 
 // Search lists the account's messages, newest first.
 func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (store.Page, error) {
+	// With full text, the FTS index drives the query newest first (ORDER BY its
+	// rowid, which is the message seq): a common word matching 10% of a million
+	// messages then costs the page, not the whole match set.
+	from, order, seqCol := "messages m", "m.seq DESC", "m.seq"
 	where := []string{"m.account_id = ?"}
 	args := []any{accountID}
 	if q.Text != "" {
-		where = append(where, "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-		args = append(args, ftsQuery(q.Text))
+		from, order, seqCol = "messages_fts f JOIN messages m ON m.seq = f.rowid", "f.rowid DESC", "f.rowid"
+		where = append([]string{"messages_fts MATCH ?"}, where...)
+		args = append([]any{ftsQuery(q.Text)}, args...)
 	}
 	if q.Sender != "" {
 		where = append(where, `(lower(m.from_addr) LIKE ? ESCAPE '\' OR lower(m.envelope_from) LIKE ? ESCAPE '\' OR lower(m.from_name) LIKE ? ESCAPE '\')`)
@@ -386,8 +391,14 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 	var page store.Page
 	cond := strings.Join(where, " AND ")
 	if q.CountTotal {
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM messages m WHERE `+cond, args...).Scan(&page.Total); err != nil {
+		// Counting a million matches costs more than the page itself: count up to
+		// store.MaxCount and say when the real number is larger.
+		countArgs := append(append([]any{}, args...), store.MaxCount+1)
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+from+` WHERE `+cond+` LIMIT ?)`, countArgs...).Scan(&page.Total); err != nil {
 			return page, fmt.Errorf("sqlite: count: %w", err)
+		}
+		if page.Total > store.MaxCount {
+			page.Total, page.TotalCapped = store.MaxCount, true
 		}
 	}
 	limit := q.Limit
@@ -396,11 +407,11 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 	}
 	listArgs := append([]any{}, args...)
 	if q.Cursor > 0 {
-		cond += " AND m.seq < ?"
+		cond += " AND " + seqCol + " < ?"
 		listArgs = append(listArgs, q.Cursor)
 	}
 	listArgs = append(listArgs, limit+1, q.Offset)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("m.", messageCols)+` FROM messages m WHERE `+cond+` ORDER BY m.seq DESC LIMIT ? OFFSET ?`, listArgs...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("m.", messageCols)+` FROM `+from+` WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, listArgs...)
 	if err != nil {
 		return page, fmt.Errorf("sqlite: search: %w", err)
 	}
