@@ -38,6 +38,8 @@ type Config struct {
 	Demo bool
 	// SubmissionRate is how many submissions an account may make per 15 minutes (default 150).
 	SubmissionRate int
+	// AutoLearn trains clean mail (NONE, no scoring trigger) as ham on arrival (default true).
+	AutoLearn bool
 }
 
 func defaultConfig() Config {
@@ -53,6 +55,7 @@ func defaultConfig() Config {
 		Hostname:       host,
 		LogLevel:       "info",
 		SubmissionRate: 150,
+		AutoLearn:      true,
 	}
 }
 
@@ -92,6 +95,14 @@ func (c *Config) bind(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.Hostname, n, env(n, c.Hostname), "our host name (SMTP greeting, authserv-id, alias domain)")
 		case "org":
 			fs.StringVar(&c.Org, n, env(n, c.Org), "JSON file with protected_domains and executives")
+		case "autolearn":
+			def := c.AutoLearn
+			if v := env(n, ""); v != "" {
+				if b, err := strconv.ParseBool(v); err == nil {
+					def = b
+				}
+			}
+			fs.BoolVar(&c.AutoLearn, n, def, "train clean mail as ham on arrival (--autolearn=false to turn off)")
 		case "submission-rate":
 			def := c.SubmissionRate
 			if v := env(n, ""); v != "" {

@@ -33,7 +33,7 @@ import (
 func cmdServe(args []string) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "demo")
+	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "autolearn", "demo")
 	fs.Parse(args)
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -89,6 +89,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		Log:      log,
 	}
 	pipe.Delivered = worker.Wake
+	if cfg.AutoLearn {
+		pipe.Learn = models
+	}
 	met := metrics.New(prometheus.DefaultRegisterer)
 	pipe.Metrics, worker.Metrics = met, met
 	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, Log: log,

@@ -43,6 +43,15 @@ func TestTokenize(t *testing.T) {
 			t.Errorf("unexpected token %q", not)
 		}
 	}
+	// Structure tokens: Message-ID against From, subject and link shape.
+	m.MessageID = "20020926.1234@mail.example.com"
+	m.Links = append(m.Links, message.Link{Href: "http://192.0.2.1:8080/a/b/c?x=1"})
+	toks = Tokenize(m, 0)
+	for _, want := range []string{"mid:same-org", "mids:9.9", "bl:bangs", "uf:port", "uf:depth-many", "uf:query", "ul:no-own-site", "rcpt:none"} {
+		if !slices.Contains(toks, want) {
+			t.Errorf("structure token %q missing from %q", want, toks)
+		}
+	}
 	// Unique and capped.
 	seen := map[string]bool{}
 	for _, tok := range toks {

@@ -17,7 +17,9 @@ type Config struct {
 	// split needs as many of each of spam and phish.
 	MinMessages int
 	// MinKnownTokens is how many of a message's tokens the model must have seen
-	// before it gives an opinion on that message (default 10).
+	// before it gives an opinion on that message (default 10). Structure tokens
+	// (shape.go: Message-ID and Date shape, link and body statistics) do not
+	// count: every message has them.
 	MinKnownTokens int
 	// MaxTokens caps the unique tokens taken from one message (default 1500).
 	MaxTokens int
@@ -277,13 +279,16 @@ func (m *Model) Score(msg *message.Message) Score {
 	}
 	doSplit := nspam >= minMsgs && nphish >= minMsgs
 	s, x := m.cfg.UnknownStrength, m.cfg.UnknownProb
-	known := 0
+	known, knownContent := 0, 0
 	for i, h := range t.hashes {
 		c, ok := m.tokens[h]
 		if !ok {
 			continue
 		}
 		known++
+		if !t.shape[i] {
+			knownContent++
+		}
 		hr := float64(c.ham) / nham
 		br := float64(c.spam+c.phish) / nbad
 		if hr+br > 0 {
@@ -308,7 +313,7 @@ func (m *Model) Score(msg *message.Message) Score {
 	m.mu.RUnlock()
 
 	out := Score{Spam: -1, Phish: -1, Tokens: len(t.hashes), Known: known}
-	if known < m.cfg.MinKnownTokens {
+	if knownContent < m.cfg.MinKnownTokens { // structure tokens are always known: they prove no familiarity
 		*cp = bad
 		return out
 	}

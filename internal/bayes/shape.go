@@ -242,8 +242,9 @@ func (t *tokens) linkShape(m *message.Message) {
 	}
 }
 
-// htmlAttrs emits a token per distinct attribute name inside HTML tags, and a
-// few telling styles: layout kits differ, and hiding text is a spam habit.
+// htmlAttrs emits tokens for a few telling HTML habits: hidden or tiny text,
+// inline images, scripts, forms. (Attribute names in general were tried and
+// left out: they mostly say "this is HTML", and legitimate mail is HTML too.)
 func (t *tokens) htmlAttrs(h string) {
 	if len(h) > maxHTMLBytes {
 		h = h[:maxHTMLBytes]
@@ -260,26 +261,6 @@ func (t *tokens) htmlAttrs(h string) {
 	} {
 		if strings.Contains(lower, s.needle) {
 			t.add2("hs:", s.tok)
-		}
-	}
-	// Attribute names: inside a tag, a name followed by '='.
-	in := false
-	for i := 0; i < len(lower) && !t.full(); i++ {
-		c := lower[i]
-		switch {
-		case c == '<':
-			in = true
-		case c == '>':
-			in = false
-		case in && c == '=' && i > 0:
-			j := i
-			for j > 0 && (lower[j-1] >= 'a' && lower[j-1] <= 'z' || lower[j-1] == '-') && i-j < 20 {
-				j--
-			}
-			if j < i && j > 0 && (lower[j-1] == ' ' || lower[j-1] == '\n' || lower[j-1] == '\t' || lower[j-1] == '"' || lower[j-1] == '\'') {
-				t.buf = append(append(t.buf[:0], "attr:"...), lower[j:i]...)
-				t.add(t.buf)
-			}
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package bayes
 
 import (
-	"os"
 	"hash/maphash"
 	"net/url"
 	"strings"
@@ -32,10 +31,13 @@ type tokens struct {
 	arena  []byte
 	ends   []int32
 	hashes []uint64
+	shape  []bool // token i is a structure token (shape.go): always known, not evidence of familiarity
 	seen   map[uint64]struct{}
-	buf    []byte // the token being built
-	prev   []byte // previous body word, for bigrams
-	word   []byte
+	// structural marks the tokens being added as structure tokens.
+	structural bool
+	buf        []byte // the token being built
+	prev       []byte // previous body word, for bigrams
+	word       []byte
 }
 
 var tokPool = sync.Pool{New: func() any {
@@ -49,7 +51,7 @@ func getTokens(max int) *tokens {
 }
 
 func (t *tokens) release() {
-	t.arena, t.ends, t.hashes = t.arena[:0], t.ends[:0], t.hashes[:0]
+	t.arena, t.ends, t.hashes, t.shape, t.structural = t.arena[:0], t.ends[:0], t.hashes[:0], t.shape[:0], false
 	t.buf, t.prev, t.word = t.buf[:0], t.prev[:0], t.word[:0]
 	clear(t.seen)
 	tokPool.Put(t)
@@ -79,6 +81,7 @@ func (t *tokens) add(b []byte) {
 	t.arena = append(t.arena, b...)
 	t.ends = append(t.ends, int32(len(t.arena)))
 	t.hashes = append(t.hashes, h)
+	t.shape = append(t.shape, t.structural)
 }
 
 func (t *tokens) add2(prefix, s string) {
@@ -125,9 +128,9 @@ func (t *tokens) message(m *message.Message) {
 			}
 		}
 	}
-	if !abl("hdr") {
-		t.headerShape(m)
-	}
+	t.structural = true
+	t.headerShape(m)
+	t.structural = false
 	for _, h := range m.Headers {
 		switch strings.ToLower(h.Name) {
 		case "x-mailer", "user-agent":
@@ -183,17 +186,15 @@ func (t *tokens) message(m *message.Message) {
 			t.add2("meta:", "image-link")
 		}
 	}
-	if !abl("link") {
-		t.linkShape(m)
+	t.structural = true
+	t.linkShape(m)
+	if m.HTML != "" {
+		t.htmlAttrs(m.HTML)
 	}
+	t.bodyShape(m.Text)
+	t.structural = false
 	if m.HTML != "" {
 		t.htmlTags(m.HTML)
-		if !abl("attr") {
-			t.htmlAttrs(m.HTML)
-		}
-	}
-	if !abl("body") {
-		t.bodyShape(m.Text)
 	}
 	body := m.Text
 	if len(body) > maxBodyBytes {
@@ -392,7 +393,3 @@ func (t *tokens) fieldWords(prefix, f string, bigrams bool) {
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v'
 }
-
-var ablation = os.Getenv("BAYES_ABL")
-
-func abl(s string) bool { return strings.Contains(ablation, s) }

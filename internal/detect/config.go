@@ -42,6 +42,12 @@ type Thresholds struct {
 	// BayesSpam is the model probability at or above which bayes_spam (or
 	// bayes_phish) fires (default 0.9).
 	BayesSpam float64
+	// BayesLeanSpam is the model probability at or above which (and below
+	// BayesSpam) bayes_lean_spam fires (default 0.6): the model leans spam but is
+	// unsure, so it scores half a point under Spam and needs one more spam signal
+	// (spam wording, no visible recipients) to make SPAM. Below 0.6 ham and spam
+	// overlap too much for that to be safe.
+	BayesLeanSpam float64
 	// BayesHam is the probability at or below which bayes_ham fires, lowering the
 	// spam score (default 0.1).
 	BayesHam float64
@@ -65,6 +71,7 @@ func DefaultConfig() Config {
 		Spam:                 5,
 		Bulk:                 3,
 		BayesSpam:            0.9,
+		BayesLeanSpam:        0.6,
 		BayesHam:             0.1,
 		BayesPhish:           0.5,
 	}}
@@ -94,6 +101,9 @@ func (c Config) withDefaults() Config {
 	}
 	if t.BayesSpam == 0 {
 		t.BayesSpam = d.BayesSpam
+	}
+	if t.BayesLeanSpam == 0 {
+		t.BayesLeanSpam = d.BayesLeanSpam
 	}
 	if t.BayesHam == 0 {
 		t.BayesHam = d.BayesHam

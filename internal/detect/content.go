@@ -31,6 +31,19 @@ var (
 		{"pending messages", pre([]string{"mail", "message"}, `\b(?:pending|undelivered|held|incoming) (?:e-?mails?|messages?) (?:have been |were |are )?(?:held|pending|blocked|on hold|awaiting)\b`)},
 	}
 
+	// Advance-fee fraud ("419"): a large sum, a story of where it comes from
+	// (an estate, a dormant account, a lottery, a contract) and a request to act
+	// on it privately. Any one is common in news and business mail; two of the
+	// three together are the fraud's shape.
+	advanceFeeGroups = []struct {
+		name string
+		re   phrase
+	}{
+		{"large sum", pre([]string{"million", ",000,000", "000,000", "m usd", "musd"}, `(?:\b\d+(?:[.,]\d+)? ?(?:million|m) ?(?:united states |us |u\.s\. )?(?:dollars?|usd|euros?|eur|pounds?|gbp)\b|(?:\$|usd|us\$|€|£|eur|gbp) ?\d{1,3}(?:[,.]\d{3}){2,}|\b\d{1,3}(?:[,.]\d{3}){2,}(?:[.,]\d\d)? ?(?:usd|dollars|euros?|pounds))`)},
+		{"origin of funds", pre([]string{"kin", "beneficiar", "inherit", "unclaimed", "dormant", "deceased", "late ", "consignment", "lottery", "compensation", "winning", "fund"}, `\b(?:next of kin|beneficiar(?:y|ies)|inheritance|unclaimed (?:funds?|deposit|sum)|dormant (?:account|fund)|(?:my|our|the) (?:late|deceased) (?:client|husband|father|mother|wife|customer)|consignment (?:box|boxes)|(?:lottery|lotto|award|email) (?:winning|winner|prize)s?|winning (?:notification|number|ticket)|compensation (?:fund|payment)|(?:fund|funds|payment) (?:release|transfer|approval)|release (?:of )?(?:the|your) (?:funds?|payment))\b`)},
+		{"private request", pre([]string{"confidential", "percent", "%", "proposal", "partner", "barrister", "attorney", "response", "reply", "assistance", "cooperation", "full name"}, `\b(?:strictly (?:confidential|private)|(?:\d{1,2} ?%|\d{1,2} percent|percentage) (?:of (?:the )?(?:total )?(?:sum|fund|funds|money|amount)|for you)|business proposal|foreign partner|barrister|attorney at law|(?:your|an) (?:urgent|immediate|quick) (?:response|reply|attention)|(?:reply|respond|contact me) (?:urgently|immediately|asap)|(?:need|seek|solicit|request) your (?:assistance|help|cooperation|consent|partnership)|your full names?)\b`)},
+	}
+
 	spamPhrases = []phrase{
 		pre([]string{"100%"}, `\b100% (?:free|guaranteed|satisfied)\b`),
 		pre([]string{" now"}, `\b(?:act now|order now|buy now|call now|apply now)\b`),
@@ -118,6 +131,20 @@ func contentTriggers(m *message.Message, p *Policy) []Trigger {
 			out = append(out, Trigger{Name: TrigCredentialLanguage, Score: scoreCredentialLang * float64(n), Category: CatPhish, Field: "body", Portion: portion,
 				Detail: "credential-phishing pretext: " + strings.Join(groups, ", ")})
 		}
+	}
+	var fee []string
+	feePortion := ""
+	for _, g := range advanceFeeGroups {
+		if s := g.re.FindString(text); s != "" {
+			fee = append(fee, g.name)
+			if feePortion == "" {
+				feePortion = s
+			}
+		}
+	}
+	if len(fee) >= 2 {
+		out = append(out, Trigger{Name: TrigAdvanceFeeFraud, Score: scoreAdvanceFee, Category: CatPhish, Field: "body", Portion: feePortion,
+			Detail: "advance-fee fraud: " + strings.Join(fee, ", ")})
 	}
 	var hits []string
 	for _, re := range spamPhrases {

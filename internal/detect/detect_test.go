@@ -209,6 +209,24 @@ func TestTriggers(t *testing.T) {
 			m.Links = []message.Link{{Href: "https://example.net/"}}
 		}},
 		{"no credential language", TrigCredentialLanguage, false, nil},
+		{"advance fee fraud", TrigAdvanceFeeFraud, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "I am the barrister to the late client who left USD 10.5 million in a dormant account. I need your assistance as next of kin; reply urgently."
+		}},
+		{"advance fee one group only", TrigAdvanceFeeFraud, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "The company raised $12,000,000 in its latest round, the press release says."
+		}},
+		{"private ip literal", TrigIPLiteralLink, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "http://192.168.10.18:3260"}, {Href: "http://10.0.0.1/"}}
+		}},
+		{"ip literal not a web link", TrigIPLiteralLink, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Links = []message.Link{{Href: "ipp://192.0.2.90:9100/"}}
+		}},
+		{"display name domain alone", TrigDisplayNameAddress, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "PayPal.com"
+		}},
+		{"display name brand with domain", TrigDisplayNameAddress, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "CNET News.com Daily Dispatch"
+		}},
 		{"spam language", TrigSpamLanguage, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Limited time offer! Order now, 100% free, risk-free."
 		}},
@@ -350,6 +368,8 @@ func TestBayesTriggers(t *testing.T) {
 		{bayes.Score{Spam: 0.99, Phish: 0.95}, TrigBayesPhish, Suspicious},
 		{bayes.Score{Spam: 0.02, Phish: -1}, TrigBayesHam, None},
 		{bayes.Score{Spam: 0.5, Phish: 0.5}, "", None},
+		{bayes.Score{Spam: 0.99, Phish: 0.6}, TrigBayesPhish, Suspicious},
+		{bayes.Score{Spam: 0.75, Phish: 0.1}, TrigBayesLean, None}, // needs one more spam signal
 	}
 	for _, tc := range tests {
 		d := New(Config{}, fakeScorer(tc.score))
@@ -466,5 +486,33 @@ func TestTrainingClass(t *testing.T) {
 	}
 	if TrainingClass("X") != bayes.Untrained {
 		t.Error("unknown disposition trained")
+	}
+}
+
+// TestBayesHamPhish: a message the content model finds ham has its soft phish
+// triggers (links, wording) discounted, never its identity triggers.
+func TestBayesHamPhish(t *testing.T) {
+	ham := New(Config{}, fakeScorer(bayes.Score{Spam: 0.01, Phish: -1}))
+	m := base()
+	m.Links = []message.Link{{Href: "http://evil.example.net/login", Text: "www.mybank.com", Source: "html"}, {Href: "http://192.0.2.7/x"}}
+	v := ham.Detect(context.Background(), m, auth.Result{}, nil)
+	if v.Disposition != None || !slices.Contains(names(v), TrigBayesHamPhish) {
+		t.Errorf("ham-like content with link anomalies: %s %v", v.Disposition, names(v))
+	}
+	if v := New(Config{}, nil).Detect(context.Background(), m, auth.Result{}, nil); v.Disposition != Suspicious {
+		t.Errorf("without the model: %s %v", v.Disposition, names(v))
+	}
+	m = base()
+	m.From = message.Address{Name: "Jane Doe", Addr: "jane.doe.ceo@gmail.com"}
+	v = ham.Detect(context.Background(), m, auth.Result{}, org())
+	if slices.Contains(names(v), TrigBayesHamPhish) || v.Disposition != Suspicious {
+		t.Errorf("executive impersonation with ham-like content: %s %v", v.Disposition, names(v))
+	}
+	// bayes_lean_spam plus one more spam signal is SPAM.
+	lean := New(Config{}, fakeScorer(bayes.Score{Spam: 0.75, Phish: 0.1}))
+	m = base()
+	m.To = nil
+	if v := lean.Detect(context.Background(), m, auth.Result{}, nil); v.Disposition != Spam {
+		t.Errorf("leaning spam, no visible recipients: %s %v", v.Disposition, names(v))
 	}
 }

@@ -196,6 +196,9 @@ func bayesTriggers(sc bayes.Score, t Thresholds) []Trigger {
 	case sc.Spam >= t.BayesSpam:
 		return []Trigger{{Name: TrigBayesSpam, Score: t.Spam + (sc.Spam-t.BayesSpam)*10, Category: CatSpam, Field: "body",
 			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
+	case sc.Spam >= t.BayesLeanSpam:
+		return []Trigger{{Name: TrigBayesLean, Score: t.Spam - 0.5, Category: CatSpam, Field: "body",
+			Detail: fmt.Sprintf("content model: spam probability %.3f, leaning spam but unsure%s", sc.Spam, clues)}}
 	case sc.Spam <= t.BayesHam:
 		return []Trigger{{Name: TrigBayesHam, Score: scoreBayesHam, Category: CatSpam, Field: "body",
 			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
@@ -211,7 +214,7 @@ func bayesTriggers(sc bayes.Score, t Thresholds) []Trigger {
 // ham to a word model, so the model's opinion never discounts them.
 var softPhish = map[string]bool{
 	TrigLinkTextMismatch: true, TrigIPLiteralLink: true, TrigURLShortenerLink: true, TrigFreeHostingLink: true,
-	TrigCredentialLanguage: true, TrigDisplayNameAddress: true, TrigReplyToDivert: true,
+	TrigCredentialLanguage: true, TrigDisplayNameAddress: true, TrigReplyToDivert: true, TrigAdvanceFeeFraud: true,
 }
 
 // bayesHamPhish: when the content model is confident a message is ham, its soft

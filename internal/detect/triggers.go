@@ -38,13 +38,15 @@ const (
 	TrigPaymentRequest      = "payment_request"            // urgent payment / wire / gift-card request from a first-time sender
 	TrigReplyToDivert       = "reply_to_divert"            // replies go to another organisation (stronger: free-mail)
 	TrigCredentialLanguage  = "credential_language"        // account-verification / suspension language with a link
+	TrigAdvanceFeeFraud     = "advance_fee_fraud"          // a large sum, where it comes from, and a private request ("419")
 	TrigBayesPhish          = "bayes_phish"                // content model: bad, and phishing rather than spam
 	TrigBayesHamPhish       = "bayes_ham_phish"            // content model: ham; link and wording heuristics discounted (negative)
 
 	// Spam (category spam).
-	TrigBayesSpam    = "bayes_spam"    // content model: spam
-	TrigBayesHam     = "bayes_ham"     // content model: ham (negative score)
-	TrigSpamLanguage = "spam_language" // classic unsolicited-commercial phrases
+	TrigBayesSpam    = "bayes_spam"      // content model: spam
+	TrigBayesHam     = "bayes_ham"       // content model: ham (negative score)
+	TrigBayesLean    = "bayes_lean_spam" // content model: leans spam, unsure (needs one more spam signal)
+	TrigSpamLanguage = "spam_language"   // classic unsolicited-commercial phrases
 	TrigNoRecipients = "no_visible_recipients"
 
 	// Bulk (category bulk).
@@ -87,6 +89,7 @@ const (
 	scoreReplyToFreemail   = 3.0
 	scoreCredentialLang    = 1.5 // per distinct phrase group, at most 2 groups
 	scoreBayesPhish        = 4.0
+	scoreAdvanceFee        = 4.0  // SUSPICIOUS alone: fraud is phishing's class (DESIGN.md), whatever the model says
 	scoreSpamLanguage      = 1.25 // per distinct phrase, at most 4
 	scoreNoRecipients      = 0.5
 	scoreBayesHam          = -3.0

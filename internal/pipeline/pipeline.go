@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/bayes"
 	"github.com/mailwarden/mailwarden/internal/detect"
 	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/metrics"
@@ -65,6 +66,31 @@ type Pipeline struct {
 	Now func() time.Time
 	// Metrics, when set, counts scans.
 	Metrics *metrics.Metrics
+	// Learn, when set, autolearns clean mail as ham (see AutoLearn).
+	Learn Learner
+}
+
+// Learner trains an account's content model.
+type Learner interface {
+	Train(ctx context.Context, account int64, m *message.Message, c bayes.Class) (bool, error)
+}
+
+// AutoLearn says whether a verdict is clean enough to train the content model as
+// ham on arrival, as SpamAssassin's autolearn does: NONE with no trigger that
+// raised any score. A message learnt wrongly is fixed by a reclassification,
+// which untrains it and trains the right class (the model records what each
+// message was trained as), so the model keeps learning from ordinary mail and
+// the team's corrections weigh on top. Spam is never autolearnt.
+func AutoLearn(v detect.Verdict) bool {
+	if v.Disposition != detect.None {
+		return false
+	}
+	for _, t := range v.Triggers {
+		if t.Score > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Analysis is the result of parse, authenticate and detect.
@@ -198,6 +224,12 @@ func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, e
 	}
 	if len(deliverTo) > 0 && p.Delivered != nil {
 		p.Delivered()
+	}
+	if p.Learn != nil && AutoLearn(an.Verdict) {
+		if _, err := p.Learn.Train(ctx, acct.ID, an.Message, bayes.Ham); err != nil && p.Log != nil {
+			// The message is stored; a failed autolearn only loses one training example.
+			p.Log.Warn("autolearn failed", "id", rec.ID, "err", err)
+		}
 	}
 	if p.Log != nil {
 		p.Log.Info("message accepted", "id", rec.ID, "account", acct.ID, "disposition", rec.Disposition, "status", rec.DeliveryStatus, "size", len(raw))
