@@ -24,7 +24,7 @@ type Config struct {
 	Hostname        string        // our name in the greeting
 	MaxMessageBytes int64         // larger messages get 552 (default 50 MiB)
 	MaxRecipients   int           // per message (default 100)
-	MaxLineLength   int           // per line (default 4096; RFC 5321 says 1000 but real mail exceeds it)
+	MaxLineLength   int           // per line (default 1 MiB: RFC 5321 says 1000, but real mail exceeds it and refusing it loses mail)
 	Timeout         time.Duration // read and write timeout (default 5 minutes)
 }
 
@@ -49,7 +49,7 @@ func New(cfg Config, p *pipeline.Pipeline, accounts AccountFor, log *slog.Logger
 		cfg.MaxRecipients = 100
 	}
 	if cfg.MaxLineLength == 0 {
-		cfg.MaxLineLength = 4096
+		cfg.MaxLineLength = 1 << 20
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
