@@ -21,6 +21,7 @@ anything (rspamd min_learns, SpamAssassin bayes_min_ham_num/bayes_min_spam_num).
 import argparse
 import json
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,7 +66,8 @@ def run_mode(peer, order, feedback, static_par=2, learn_all=False):
                         r = peers.rspamd_learn(fh.read(), spam)
                     ok = r.get("success", False)
                     if not ok:
-                        learn_errors[r.get("error", "?")[:120]] = learn_errors.get(r.get("error", "?")[:120], 0) + 1
+                        e = re.sub(r"<[^>]*>", "<id>", r.get("error", "?"))[:120]
+                        learn_errors[e] = learn_errors.get(e, 0) + 1
                 else:
                     rc, out = peers.spamc_learn(peers.abspath(p), spam)
                     ok = rc == 0

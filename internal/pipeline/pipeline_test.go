@@ -170,3 +170,35 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.SetBytes(bytes / int64(b.N))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// Clean mail is autolearnt as ham once; mail with a scoring trigger is not.
+func TestAutoLearn(t *testing.T) {
+	p, st, acct := newPipeline(t)
+	ctx := context.Background()
+	models := bayes.NewModels(st, bayes.DefaultConfig())
+	p.Learn = models
+	env := Envelope{Mode: ModeDirect, Recipients: []string{"bob@corp.test"}}
+	clean := []byte(fmt.Sprintf(newsletter, "bob@corp.test", "Bob", "al1", "Bob"))
+	for i := 0; i < 2; i++ { // the same message twice: trained once
+		if _, _, err := p.Accept(ctx, acct, clean, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, _ := models.Get(ctx, acct.ID)
+	if c := m.Messages(); c.Ham != 1 || c.Spam != 0 || c.Phish != 0 {
+		t.Errorf("after a clean message: %+v", c)
+	}
+	// A message with a scoring trigger (a link whose text names another domain) is not learnt.
+	bad := []byte("From: Bank <x@bank.example>\r\nTo: bob@corp.test\r\nSubject: verify\r\nContent-Type: text/html\r\n\r\n" +
+		"<p>Sign in at <a href=\"http://198.51.100.7/login\">https://www.bank.example/login</a></p>\r\n")
+	_, an, err := p.Accept(ctx, acct, bad, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if AutoLearn(an.Verdict) {
+		t.Fatalf("a message with triggers %+v would be autolearnt", an.Verdict.Triggers)
+	}
+	if c := m.Messages(); c.Ham != 1 {
+		t.Errorf("after a suspicious message: %+v", c)
+	}
+}
