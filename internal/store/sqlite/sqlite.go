@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
@@ -325,37 +326,49 @@ func ftsQuery(text string) string {
 	return strings.Join(terms, " ")
 }
 
+// likeEscape makes a LIKE pattern matching s anywhere, with s's wildcards literal.
 func likeEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
+// ftsPhrase turns a filter value into an FTS5 phrase of its words, the last one a
+// prefix: "bob@corp" finds bob@corp.test, "Quarterly inv" finds "Quarterly invoice".
+func ftsPhrase(v string) (string, bool) {
+	words := strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return "", false
+	}
+	return `"` + strings.Join(words, " ") + `"*`, true
+}
+
 // Search lists the account's messages, newest first.
 func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (store.Page, error) {
-	// With full text, the FTS index drives the query newest first (ORDER BY its
-	// rowid, which is the message seq): a common word matching 10% of a million
-	// messages then costs the page, not the whole match set.
+	// Full text and the sender, recipient and subject filters go through the FTS5
+	// index, which then drives the query newest first (ORDER BY its rowid, the
+	// message seq): a word matching 10% of a million messages costs the page, not
+	// the whole match set, and no filter scans the table.
+	var fts []string
+	if q.Text != "" {
+		fts = append(fts, ftsQuery(q.Text))
+	}
+	for _, f := range []struct{ col, v string }{{"sender", q.Sender}, {"recipients", q.Recipient}, {"subject", q.Subject}} {
+		if f.v == "" {
+			continue
+		}
+		phrase, ok := ftsPhrase(f.v)
+		if !ok {
+			return store.Page{}, nil // nothing searchable in the filter: nothing matches
+		}
+		fts = append(fts, f.col+" : "+phrase)
+	}
 	from, order, seqCol := "messages m", "m.seq DESC", "m.seq"
 	where := []string{"m.account_id = ?"}
 	args := []any{accountID}
-	if q.Text != "" {
+	if len(fts) > 0 {
 		from, order, seqCol = "messages_fts f JOIN messages m ON m.seq = f.rowid", "f.rowid DESC", "f.rowid"
 		where = append([]string{"messages_fts MATCH ?"}, where...)
-		args = append([]any{ftsQuery(q.Text)}, args...)
-	}
-	if q.Sender != "" {
-		where = append(where, `(lower(m.from_addr) LIKE ? ESCAPE '\' OR lower(m.envelope_from) LIKE ? ESCAPE '\' OR lower(m.from_name) LIKE ? ESCAPE '\')`)
-		l := likeEscape(q.Sender)
-		args = append(args, l, l, l)
-	}
-	if q.Recipient != "" {
-		where = append(where, `(lower(m.to_addrs) LIKE ? ESCAPE '\' OR lower(m.envelope_to) LIKE ? ESCAPE '\')`)
-		l := likeEscape(q.Recipient)
-		args = append(args, l, l)
-	}
-	if q.Subject != "" {
-		where = append(where, `lower(m.subject) LIKE ? ESCAPE '\'`)
-		args = append(args, likeEscape(q.Subject))
+		args = append([]any{strings.Join(fts, " AND ")}, args...)
 	}
 	if q.Domain != "" {
 		where = append(where, "m.from_domain = ?")
