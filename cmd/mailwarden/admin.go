@@ -32,19 +32,8 @@ func cmdTokenCreate(args []string) {
 		fatalf("--role must be admin, analyst, viewer or reporter, got %q", *role)
 	}
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		fatalf("%v", err)
-	}
+	st, acct := openAccount(ctx, cfg, *account)
 	defer st.Close()
-	var acct store.Account
-	if *account != 0 {
-		if acct, err = st.Account(ctx, *account); err != nil {
-			fatalf("account %d: %v", *account, err)
-		}
-	} else if acct, _, err = firstAccount(ctx, st); err != nil {
-		fatalf("%v", err)
-	}
 	tok, err := st.CreateToken(ctx, acct.ID, *role)
 	if err != nil {
 		fatalf("%v", err)
@@ -85,20 +74,8 @@ func cmdImport(args []string) {
 	}
 	log := newLogger(cfg.LogLevel)
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		fatalf("%v", err)
-	}
+	st, acct := openAccount(ctx, cfg, *account)
 	defer st.Close()
-	var acct store.Account
-	if *account != 0 {
-		acct, err = st.Account(ctx, *account)
-	} else {
-		acct, _, err = firstAccount(ctx, st)
-	}
-	if err != nil {
-		fatalf("account: %v", err)
-	}
 	res, err := resolver(cfg)
 	if err != nil {
 		fatalf("%v", err)

@@ -139,6 +139,26 @@ func newPipeline(cfg Config, res dnsx.Resolver, st store.Store, models *bayes.Mo
 	}
 }
 
+// openAccount opens the store and the account with this id (0: the first
+// account, created when there is none), or exits with the reason.
+func openAccount(ctx context.Context, cfg Config, id int64) (store.Store, store.Account) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	var acct store.Account
+	if id != 0 {
+		acct, err = st.Account(ctx, id)
+	} else {
+		acct, _, err = firstAccount(ctx, st)
+	}
+	if err != nil {
+		st.Close()
+		fatalf("account: %v", err)
+	}
+	return st, acct
+}
+
 // firstAccount returns the first account, creating it (and saying so) when there is none.
 func firstAccount(ctx context.Context, st store.Store) (store.Account, bool, error) {
 	a, err := st.FirstAccount(ctx)

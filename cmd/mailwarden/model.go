@@ -46,20 +46,8 @@ func cmdLearn(args []string) {
 	class := detect.TrainingClass(d)
 	log := newLogger(cfg.LogLevel)
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		fatalf("%v", err)
-	}
+	st, acct := openAccount(ctx, cfg, *account)
 	defer st.Close()
-	var acct store.Account
-	if *account != 0 {
-		acct, err = st.Account(ctx, *account)
-	} else {
-		acct, _, err = firstAccount(ctx, st)
-	}
-	if err != nil {
-		fatalf("account: %v", err)
-	}
 	models, err := openModel(ctx, st, log)
 	if err != nil {
 		fatalf("%v", err)

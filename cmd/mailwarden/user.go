@@ -42,20 +42,8 @@ func cmdUserCreate(args []string, stdin io.Reader) {
 		pw = access.GeneratePassword()
 	}
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		fatalf("%v", err)
-	}
+	st, acct := openAccount(ctx, cfg, *account)
 	defer st.Close()
-	var acct store.Account
-	if *account != 0 {
-		acct, err = st.Account(ctx, *account)
-	} else {
-		acct, _, err = firstAccount(ctx, st)
-	}
-	if err != nil {
-		fatalf("account: %v", err)
-	}
 	u, err := access.CreateUser(ctx, st, acct.ID, *email, *role, pw)
 	if errors.Is(err, store.ErrConflict) {
 		fatalf("a user %s exists already", *email)
