@@ -8,8 +8,9 @@
 // NOERROR with no data of that type); a failure to answer is a *net.DNSError with
 // IsTemporary or IsTimeout set (SERVFAIL, timeout). Each error also wraps one of
 // ErrNXDomain, ErrNoData, ErrServFail or ErrTimeout where the resolver knows which
-// (the zone resolver always does; the system resolver cannot tell NXDOMAIN from
-// NODATA), so IsNoData and errors.Is distinguish them.
+// (the zone resolver and the system resolver always do; only the net.Resolver
+// fallback, used without /etc/resolv.conf, cannot tell NXDOMAIN from NODATA), so
+// IsNoData and errors.Is distinguish them.
 //
 // # Zone files
 //
@@ -65,8 +66,8 @@ func IsNotFound(err error) bool {
 }
 
 // IsNoData reports whether err is a NODATA answer: the name exists but has no
-// record of the requested type. It is false for NXDOMAIN and for resolvers that
-// cannot tell the two apart (the system resolver reports both as not found).
+// record of the requested type. It is false for NXDOMAIN and when the resolver
+// cannot tell the two apart (the net.Resolver fallback reports both as not found).
 func IsNoData(err error) bool { return errors.Is(err, ErrNoData) }
 
 // IsNXDomain reports whether err is known to be an NXDOMAIN answer.
