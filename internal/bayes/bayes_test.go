@@ -342,3 +342,30 @@ func BenchmarkTokenize(b *testing.B) {
 		t.release()
 	}
 }
+
+// strongest selects then sorts: the same clues in the same order as a full sort.
+func TestStrongestSameAsSort(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for trial := 0; trial < 2000; trial++ {
+		n := 1 + rng.Intn(40)
+		c := make([]clue, rng.Intn(200))
+		for i := range c {
+			c[i] = clue{idx: int32(i), prob: rng.Float64(), dist: float64(rng.Intn(20)) / 40}
+		}
+		rng.Shuffle(len(c), func(i, j int) { c[i], c[j] = c[j], c[i] })
+		want := slices.Clone(c)
+		slices.SortFunc(want, func(a, b clue) int {
+			switch {
+			case a.dist > b.dist:
+				return -1
+			case a.dist < b.dist:
+				return 1
+			}
+			return int(a.idx - b.idx)
+		})
+		want = want[:min(n, len(want))]
+		if got := strongest(c, n); !slices.Equal(got, want) {
+			t.Fatalf("trial %d: got %v, want %v", trial, got, want)
+		}
+	}
+}

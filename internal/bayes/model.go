@@ -332,7 +332,7 @@ func (m *Model) Score(msg *message.Message) Score {
 // strongest sorts clues by distance from 0.5 (then token order, for
 // determinism) and keeps the first n.
 func strongest(c []clue, n int) []clue {
-	slices.SortFunc(c, func(a, b clue) int {
+	cmp := func(a, b clue) int {
 		switch {
 		case a.dist > b.dist:
 			return -1
@@ -340,11 +340,54 @@ func strongest(c []clue, n int) []clue {
 			return 1
 		}
 		return int(a.idx - b.idx)
-	})
+	}
+	if n > 0 && len(c) > 2*n {
+		// The order is total (idx is unique), so selecting the first n and
+		// sorting only those gives the same clues in the same order.
+		selectFirst(c, n-1, cmp)
+		c = c[:n]
+	}
+	slices.SortFunc(c, cmp)
 	if len(c) > n {
 		c = c[:n]
 	}
 	return c
+}
+
+// selectFirst reorders c so that c[k] is the element a full sort would put
+// there, with every element before it ordered before it.
+func selectFirst(c []clue, k int, cmp func(a, b clue) int) {
+	lo, hi := 0, len(c)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to hi as the pivot.
+		if cmp(c[mid], c[lo]) < 0 {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if cmp(c[hi], c[lo]) < 0 {
+			c[hi], c[lo] = c[lo], c[hi]
+		}
+		if cmp(c[mid], c[hi]) < 0 {
+			c[mid], c[hi] = c[hi], c[mid]
+		}
+		pivot := c[hi]
+		store := lo
+		for i := lo; i < hi; i++ {
+			if cmp(c[i], pivot) < 0 {
+				c[i], c[store] = c[store], c[i]
+				store++
+			}
+		}
+		c[store], c[hi] = c[hi], c[store]
+		switch {
+		case store == k:
+			return
+		case store < k:
+			lo = store + 1
+		default:
+			hi = store - 1
+		}
+	}
 }
 
 // chi2Combine is Fisher's method as in SpamBayes's chi2_spamprob: S and H are

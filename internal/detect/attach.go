@@ -199,7 +199,9 @@ func smugglingTrigger(doc, where string) (Trigger, bool) {
 	if len(doc) < 1500 {
 		return Trigger{}, false
 	}
-	l := strings.ToLower(doc)
+	lw := lowerForSearch(doc)
+	defer lw.release()
+	l := lw.s
 	var found []string
 	for _, ind := range []string{"new blob(", "atob(", "mssaveoropenblob", "createobjecturl", "download="} {
 		if strings.Contains(l, ind) {
@@ -238,8 +240,10 @@ func longestBase64Run(s string) int {
 // and submit off-site (to a domain other than the sender's). In an attachment a
 // password field is enough: a local file has no business asking for one.
 func formTrigger(doc, fromDomain string, attachment bool, where string) (Trigger, bool) {
-	l := strings.ToLower(doc)
-	if !strings.Contains(l, "<form") && !(attachment && strings.Contains(l, "password")) {
+	lw := lowerForSearch(doc)
+	hasForm := strings.Contains(lw.s, "<form") || attachment && strings.Contains(lw.s, "password")
+	lw.release()
+	if !hasForm {
 		return Trigger{}, false
 	}
 	z := html.NewTokenizer(strings.NewReader(doc))

@@ -69,11 +69,17 @@ var (
 // only when the text contains one of them (Go's regexp is slow on alternations
 // with \b; a substring search is not).
 type phrase struct {
-	any []string
-	re  *regexp.Regexp
+	any  []string
+	re   *regexp.Regexp
+	id   int      // index in phraseScanner
+	anch anchored // for the one-pass scan (phrasescan.go)
 }
 
-func pre(any []string, expr string) phrase { return phrase{any: any, re: regexp.MustCompile(expr)} }
+func pre(any []string, expr string) phrase {
+	p := phrase{any: any, re: regexp.MustCompile(expr), anch: compileAnchored(expr)}
+	p.register(phraseScanner)
+	return p
+}
 
 // FindString returns the leftmost match, "" if none.
 func (p phrase) FindString(text string) string {
@@ -97,9 +103,10 @@ func lowerText(m *message.Message) string {
 // contentTriggers: payment requests, credential pretexts, spam wording.
 func contentTriggers(m *message.Message, p *Policy) []Trigger {
 	text := lowerText(m)
+	sc := phraseScanner.scan(text)
 	var out []Trigger
-	if pay := paymentRe.FindString(text); pay != "" {
-		if urg := urgencyRe.FindString(text); urg != "" {
+	if pay := paymentRe.find(sc); pay != "" {
+		if urg := urgencyRe.find(sc); urg != "" {
 			known, first := false, false
 			if p.KnownSenders != nil && m.From.Addr != "" {
 				known = p.KnownSenders(strings.ToLower(m.From.Addr))
@@ -119,7 +126,7 @@ func contentTriggers(m *message.Message, p *Policy) []Trigger {
 		var groups []string
 		portion := ""
 		for _, g := range credentialGroups {
-			if s := g.re.FindString(text); s != "" {
+			if s := g.re.find(sc); s != "" {
 				groups = append(groups, g.name)
 				if portion == "" {
 					portion = s
@@ -135,7 +142,7 @@ func contentTriggers(m *message.Message, p *Policy) []Trigger {
 	var fee []string
 	feePortion := ""
 	for _, g := range advanceFeeGroups {
-		if s := g.re.FindString(text); s != "" {
+		if s := g.re.find(sc); s != "" {
 			fee = append(fee, g.name)
 			if feePortion == "" {
 				feePortion = s
@@ -148,7 +155,7 @@ func contentTriggers(m *message.Message, p *Policy) []Trigger {
 	}
 	var hits []string
 	for _, re := range spamPhrases {
-		if s := re.FindString(text); s != "" {
+		if s := re.find(sc); s != "" {
 			hits = append(hits, s)
 		}
 	}

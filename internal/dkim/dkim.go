@@ -69,6 +69,9 @@ type Result struct {
 // Verify verifies every DKIM-Signature of a raw message. Line endings may be LF
 // only. A message without signatures gives nil.
 func Verify(ctx context.Context, r dnsx.Resolver, raw []byte) []Result {
+	if !mayHaveSignature(raw) {
+		return nil
+	}
 	msg := toCRLF(raw)
 	if !bytes.Contains(msg, []byte("\r\n\r\n")) {
 		// A header without body or separator: go-msgauth needs the empty line.
@@ -239,6 +242,24 @@ func sameDomainFold(tags map[string]string) bool {
 	d := strings.ToLower(stripWSP(tags["d"]))
 	_, idom, ok := strings.Cut(i, "@")
 	return ok && d != "" && (idom == d || strings.HasSuffix(idom, "."+d))
+}
+
+// mayHaveSignature reports whether raw could hold a DKIM-Signature field: the
+// name, however cased, contains "im-" ('i', 'm' and '-' have no non-ASCII case
+// folds, unlike 'k' and 's'), so a message without it has no signature and the
+// CRLF copy and header split can be skipped.
+func mayHaveSignature(raw []byte) bool {
+	for i := 2; i < len(raw); i++ {
+		j := bytes.IndexByte(raw[i:], '-')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if raw[i-1]|0x20 == 'm' && raw[i-2]|0x20 == 'i' {
+			return true
+		}
+	}
+	return false
 }
 
 // toCRLF turns bare LF (and bare CR) line endings into CRLF, as DKIM's
