@@ -249,9 +249,9 @@ func (t *tokens) htmlAttrs(h string) {
 	if len(h) > maxHTMLBytes {
 		h = h[:maxHTMLBytes]
 	}
-	lw := lowerForSearch(h)
-	defer lw.release()
-	lower := lw.s
+	lw := message.LowerForSearch(h)
+	defer lw.Release()
+	lower := lw.S
 	for _, s := range [...]struct{ needle, tok string }{
 		{"display:none", "style-hidden"}, {"display: none", "style-hidden"},
 		{"font-size:0", "style-zero-font"}, {"font-size: 0", "style-zero-font"},

@@ -199,9 +199,9 @@ func smugglingTrigger(doc, where string) (Trigger, bool) {
 	if len(doc) < 1500 {
 		return Trigger{}, false
 	}
-	lw := lowerForSearch(doc)
-	defer lw.release()
-	l := lw.s
+	lw := message.LowerForSearch(doc)
+	defer lw.Release()
+	l := lw.S
 	var found []string
 	for _, ind := range []string{"new blob(", "atob(", "mssaveoropenblob", "createobjecturl", "download="} {
 		if strings.Contains(l, ind) {
@@ -240,9 +240,9 @@ func longestBase64Run(s string) int {
 // and submit off-site (to a domain other than the sender's). In an attachment a
 // password field is enough: a local file has no business asking for one.
 func formTrigger(doc, fromDomain string, attachment bool, where string) (Trigger, bool) {
-	lw := lowerForSearch(doc)
-	hasForm := strings.Contains(lw.s, "<form") || attachment && strings.Contains(lw.s, "password")
-	lw.release()
+	lw := message.LowerForSearch(doc)
+	hasForm := strings.Contains(lw.S, "<form") || attachment && strings.Contains(lw.S, "password")
+	lw.Release()
 	if !hasForm {
 		return Trigger{}, false
 	}

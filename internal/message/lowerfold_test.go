@@ -1,4 +1,4 @@
-package detect
+package message
 
 import (
 	"math/rand"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// lowerForSearch answers substring tests as strings.ToLower does.
+// LowerForSearch answers substring tests as strings.ToLower does.
 func TestLowerForSearch(t *testing.T) {
 	frags := []string{"<FORM", "<form", "PassWord", "İframe", "\u212a", "é", "\xff", "\xc4", "Ä", "<SCRIPT", "a", " ", "ATOB(", "Download="}
 	needles := []string{"<form", "password", "iframe", "k", "<script", "atob(", "download=", "ä", "a a"}
@@ -17,16 +17,16 @@ func TestLowerForSearch(t *testing.T) {
 			b.WriteString(frags[rng.Intn(len(frags))])
 		}
 		s := b.String()
-		l := lowerForSearch(s)
+		l := LowerForSearch(s)
 		for _, n := range needles {
 			if !isASCII(n) {
 				continue
 			}
-			if got, want := strings.Contains(l.s, n), strings.Contains(strings.ToLower(s), n); got != want {
+			if got, want := strings.Contains(l.S, n), strings.Contains(strings.ToLower(s), n); got != want {
 				t.Fatalf("%q in %q: %v, want %v", n, s, got, want)
 			}
 		}
-		l.release()
+		l.Release()
 	}
 }
 

@@ -1,4 +1,4 @@
-package bayes
+package message
 
 import (
 	"strings"
@@ -6,21 +6,22 @@ import (
 	"unsafe"
 )
 
-// lowered is s lowercased for substring tests with ASCII needles, giving the
+// Lowered is s lowercased for substring tests with ASCII needles, giving the
 // same answers as strings.Contains(strings.ToLower(s), needle) without a new
 // copy per call: ASCII letters are lowercased in a pooled buffer and other
 // bytes kept (their lowercase is never ASCII, except U+0130 and U+212A, for
 // which strings.ToLower is used). Call release when done.
-type lowered struct {
-	s   string
+type Lowered struct {
+	S   string // the lowercased text; valid until Release
 	buf *[]byte
 }
 
 var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func lowerForSearch(s string) lowered {
+// LowerForSearch lowercases s for substring tests with ASCII needles (see Lowered).
+func LowerForSearch(s string) Lowered {
 	if strings.Contains(s, "\u0130") || strings.Contains(s, "\u212a") {
-		return lowered{s: strings.ToLower(s)}
+		return Lowered{S: strings.ToLower(s)}
 	}
 	bp := lowerPool.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -32,10 +33,11 @@ func lowerForSearch(s string) lowered {
 		b = append(b, c)
 	}
 	*bp = b
-	return lowered{s: unsafeString(b), buf: bp}
+	return Lowered{S: unsafeString(b), buf: bp}
 }
 
-func (l lowered) release() {
+// Release returns the buffer; S must not be used after.
+func (l Lowered) Release() {
 	if l.buf != nil && cap(*l.buf) <= 1<<20 {
 		lowerPool.Put(l.buf)
 	}
