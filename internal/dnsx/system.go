@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -320,19 +319,7 @@ func (s *System) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	if s.servers == nil {
 		return lookup(ctx, s, "TXT", name, func(ctx context.Context) ([]string, error) { return s.inner.LookupTXT(ctx, name) })
 	}
-	rrs, err := s.query(ctx, name, dns.TypeTXT)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(rrs))
-	for i, rr := range rrs {
-		var b strings.Builder
-		for _, t := range rr.(*dns.TXT).Txt {
-			b.WriteString(unescapeTXT(t))
-		}
-		out[i] = b.String()
-	}
-	return out, nil
+	return lookupTXT(ctx, s.query, name)
 }
 
 // LookupMX implements Resolver: the records are ordered by preference, hosts
@@ -346,17 +333,7 @@ func (s *System) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 		}
 		return mxs, err
 	}
-	rrs, err := s.query(ctx, name, dns.TypeMX)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*net.MX, len(rrs))
-	for i, rr := range rrs {
-		mx := rr.(*dns.MX)
-		out[i] = &net.MX{Host: dns.Fqdn(mx.Mx), Pref: mx.Preference}
-	}
-	slices.SortStableFunc(out, func(a, b *net.MX) int { return int(a.Pref) - int(b.Pref) })
-	return out, nil
+	return lookupMX(ctx, s.query, name)
 }
 
 // LookupIPAddr implements Resolver with an A and an AAAA query. Like
@@ -366,32 +343,7 @@ func (s *System) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, e
 	if s.servers == nil {
 		return lookup(ctx, s, "IP", host, func(ctx context.Context) ([]net.IPAddr, error) { return s.inner.LookupIPAddr(ctx, host) })
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		return []net.IPAddr{{IP: ip}}, nil
-	}
-	var out []net.IPAddr
-	var errs [2]error
-	for i, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		rrs, err := s.query(ctx, host, t)
-		errs[i] = err
-		for _, rr := range rrs {
-			switch rr := rr.(type) {
-			case *dns.A:
-				out = append(out, net.IPAddr{IP: rr.A})
-			case *dns.AAAA:
-				out = append(out, net.IPAddr{IP: rr.AAAA})
-			}
-		}
-	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	for _, err := range errs {
-		if IsTemporary(err) {
-			return nil, err
-		}
-	}
-	return nil, errs[0]
+	return lookupIPAddr(ctx, s.query, host)
 }
 
 // LookupAddr implements Resolver with a PTR query of the reverse name of addr;
@@ -400,19 +352,7 @@ func (s *System) LookupAddr(ctx context.Context, addr string) ([]string, error) 
 	if s.servers == nil {
 		return lookup(ctx, s, "PTR", addr, func(ctx context.Context) ([]string, error) { return s.inner.LookupAddr(ctx, addr) })
 	}
-	rev, err := dns.ReverseAddr(addr)
-	if err != nil {
-		return nil, &net.DNSError{Err: "unrecognized address", Name: addr}
-	}
-	rrs, err := s.query(ctx, rev, dns.TypePTR)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(rrs))
-	for i, rr := range rrs {
-		out[i] = dns.Fqdn(rr.(*dns.PTR).Ptr)
-	}
-	return out, nil
+	return lookupAddr(ctx, s.query, addr)
 }
 
 var _ Resolver = (*System)(nil)

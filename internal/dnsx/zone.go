@@ -328,84 +328,25 @@ func (z *Zone) wildcard(name string) []dns.RR {
 // LookupTXT returns the TXT records at name, the strings of each record joined
 // without separator (RFC 7208 3.3).
 func (z *Zone) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	rrs, err := z.Query(ctx, name, dns.TypeTXT)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(rrs))
-	for i, rr := range rrs {
-		var b strings.Builder
-		for _, t := range rr.(*dns.TXT).Txt {
-			b.WriteString(unescapeTXT(t))
-		}
-		out[i] = b.String()
-	}
-	return out, nil
+	return lookupTXT(ctx, z.Query, name)
 }
 
 // LookupMX returns the MX records at name ordered by preference, hosts fully
 // qualified as net.Resolver returns them.
 func (z *Zone) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
-	rrs, err := z.Query(ctx, name, dns.TypeMX)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*net.MX, len(rrs))
-	for i, rr := range rrs {
-		mx := rr.(*dns.MX)
-		out[i] = &net.MX{Host: dns.Fqdn(mx.Mx), Pref: mx.Preference}
-	}
-	slices.SortStableFunc(out, func(a, b *net.MX) int { return int(a.Pref) - int(b.Pref) })
-	return out, nil
+	return lookupMX(ctx, z.Query, name)
 }
 
 // LookupIPAddr returns the A and AAAA addresses of host. Like net.Resolver, it
 // succeeds if either query gives addresses; otherwise a failure of either query
 // wins over not found.
 func (z *Zone) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
-	if ip := net.ParseIP(host); ip != nil {
-		return []net.IPAddr{{IP: ip}}, nil
-	}
-	var out []net.IPAddr
-	var errs [2]error
-	for i, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		rrs, err := z.Query(ctx, host, t)
-		errs[i] = err
-		for _, rr := range rrs {
-			switch rr := rr.(type) {
-			case *dns.A:
-				out = append(out, net.IPAddr{IP: rr.A})
-			case *dns.AAAA:
-				out = append(out, net.IPAddr{IP: rr.AAAA})
-			}
-		}
-	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	for _, err := range errs {
-		if IsTemporary(err) {
-			return nil, err
-		}
-	}
-	return nil, errs[0]
+	return lookupIPAddr(ctx, z.Query, host)
 }
 
 // LookupAddr returns the PTR names of the IP address addr, fully qualified.
 func (z *Zone) LookupAddr(ctx context.Context, addr string) ([]string, error) {
-	rev, err := dns.ReverseAddr(addr)
-	if err != nil {
-		return nil, &net.DNSError{Err: "unrecognized address", Name: addr}
-	}
-	rrs, err := z.Query(ctx, rev, dns.TypePTR)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(rrs))
-	for i, rr := range rrs {
-		out[i] = dns.Fqdn(rr.(*dns.PTR).Ptr)
-	}
-	return out, nil
+	return lookupAddr(ctx, z.Query, addr)
 }
 
 var _ Resolver = (*Zone)(nil)
