@@ -154,6 +154,7 @@ def run_cv(peer, folds, par):
                                   if kk != str(k)})
         meta["folds"][str(k)] = t
         t["peer_work"] = peers.W
+        t["par"] = par
         meta["commands"] = peers.COMMANDS[:]
         json.dump(meta, open(meta_path, "w"), indent=1, sort_keys=True)
         print("%s fold %d: %s" % (peer, k, json.dumps(t)), flush=True)
@@ -245,6 +246,12 @@ def summarize():
     for peer, (rows, folds) in per_peer.items():
         out.append("## %s" % NAMES[peer])
         out.append("")
+        nerr = sum(1 for r in rows if r[3] == "error")
+        if nerr:
+            out.append("Errors (%d) are messages the peer could not scan, left out of the rates: "
+                       "the corpus' one empty file, `phishing_pot/phish/sample-2227.eml` (spamc exits 74 "
+                       "on empty input; rspamd scores it 0 = not flagged)." % nerr)
+            out.append("")
         if len(folds) < 5:
             out.append("**Only folds %s were run** (not all 5)." % ",".join(map(str, folds)))
             out.append("")
@@ -300,15 +307,17 @@ def summarize():
             out.append("")
         meta = metas.get(peer)
         if meta:
-            out.append("Timings and Bayes state per fold (concurrency %s):" % meta.get("par"))
+            out.append("Timings and Bayes state per fold (wall seconds on a machine shared with other "
+                       "builds, some folds side by side: not a speed measure; conc = spamd children "
+                       "and concurrent clients):")
             out.append("")
-            out.append("| fold | train msgs | test msgs | train s | classify s | Bayes after training |")
-            out.append("|---|---:|---:|---:|---:|---|")
+            out.append("| fold | train msgs | test msgs | train s | classify s | conc | Bayes after training |")
+            out.append("|---|---:|---:|---:|---:|---:|---|")
             for k in sorted(meta["folds"], key=int):
                 t = meta["folds"][k]
                 b = t.get("bayes_magic") or t.get("bayes_stat")
-                out.append("| %s | %d | %d | %.0f | %.0f | %s |" % (
-                    k, t["n_train"], t["n_test"], t["train_s"], t["classify_s"],
+                out.append("| %s | %d | %d | %.0f | %.0f | %s | %s |" % (
+                    k, t["n_train"], t["n_test"], t["train_s"], t["classify_s"], t.get("par", meta.get("par")),
                     ", ".join("%s=%s" % kv for kv in sorted(b.items())) if b else "?"))
             out.append("")
             out.append("Commands (as run, per fold; file lists elided):")
@@ -319,6 +328,7 @@ def summarize():
                 c = re.sub(r"( /\S+/corpus/\S+)+( / \.\.\. \(file list elided\))?( /\S*)?",
                            " <message files>", c)
                 c = re.sub(r"\s+#.*$", "", c).replace(" ... (file list elided)", "")
+                c = re.sub(r"<\d+ message files>", "<message files>", c)
                 if c in seen:
                     continue
                 seen.add(c)
