@@ -24,7 +24,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
+RESULTS = os.environ.get("PEER_RESULTS", os.path.join(HERE, "results"))
 CORPUS = os.environ.get("PEER_CORPUS", "/work/shared/corpus")
 W = os.environ.get("PEER_WORK", "/tmp/mailwarden-peers")
 NICE = ["nice", "-n", "10"]
