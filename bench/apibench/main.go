@@ -73,7 +73,7 @@ func main() {
 		{"domain=bank.test", "?domain=bank.test&per_page=20"},
 		{"full text query=WORD", "?query=%s&per_page=20"},
 		{"full text query=WORD&final_disposition=SPAM", "?query=%s&final_disposition=SPAM&per_page=20"},
-		{"sender=user123 (substring)", "?sender=user%d@&per_page=20"},
+		{"sender=userN@ (words, via FTS)", "?sender=user%d@&per_page=20"},
 		{"start/end one day", "?start=%s&end=%s&per_page=20"},
 		{"cursor paging, 1000 per page", "?cursor=&per_page=1000"},
 	}
@@ -85,7 +85,7 @@ func main() {
 			switch q.name {
 			case "full text query=WORD", "full text query=WORD&final_disposition=SPAM":
 				path = fmt.Sprintf(q.q, words[rand.IntN(len(words))])
-			case "sender=user123 (substring)":
+			case "sender=userN@ (words, via FTS)":
 				path = fmt.Sprintf(q.q, rand.IntN(5000))
 			case "start/end one day":
 				day := time.Now().Add(-time.Duration(rand.IntN(25)) * 24 * time.Hour)

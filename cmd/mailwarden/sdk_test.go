@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,19 +36,10 @@ func requireFields(t *testing.T, what string, fields map[string]fieldMeta, nulla
 		if f.IsInvalid() {
 			t.Errorf("%s: field %s has the wrong JSON type", what, name)
 		}
-		if f.IsNull() && !contains(nullable, name) {
+		if f.IsNull() && !slices.Contains(nullable, name) {
 			t.Errorf("%s: field %s is null", what, name)
 		}
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // The official Cloudflare Go SDK, a client nobody here wrote, against the running binary.

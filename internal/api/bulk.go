@@ -173,11 +173,7 @@ func (s *Server) createJob(ctx context.Context, p store.Principal, r *http.Reque
 
 func (s *Server) listJobs(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
 	v := r.URL.Query()
-	perPage, err := parseInt(v, "per_page", DefaultPerPage, 1, MaxPerPage)
-	if err != nil {
-		return nil, nil, err
-	}
-	page, err := parseInt(v, "page", 1, 1, 1<<30)
+	page, perPage, err := parsePaging(v)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,11 +206,7 @@ func (s *Server) getJob(ctx context.Context, p store.Principal, r *http.Request)
 
 func (s *Server) jobMessages(ctx context.Context, p store.Principal, r *http.Request) (any, *ResultInfo, error) {
 	v := r.URL.Query()
-	perPage, err := parseInt(v, "per_page", DefaultPerPage, 1, MaxPerPage)
-	if err != nil {
-		return nil, nil, err
-	}
-	page, err := parseInt(v, "page", 1, 1, 1<<30)
+	page, perPage, err := parsePaging(v)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -219,6 +219,18 @@ func parseInt(v getter, field string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// parsePaging reads page (from 1) and per_page (1 to MaxPerPage, default
+// DefaultPerPage) as Cloudflare's page-paginated lists take them.
+func parsePaging(v getter) (page, perPage int, err error) {
+	if perPage, err = parseInt(v, "per_page", DefaultPerPage, 1, MaxPerPage); err != nil {
+		return 0, 0, err
+	}
+	if page, err = parseInt(v, "page", 1, 1, 1<<30); err != nil {
+		return 0, 0, err
+	}
+	return page, perPage, nil
+}
+
 func encodeCursor(seq int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("s" + strconv.FormatInt(seq, 10)))
 }

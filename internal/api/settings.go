@@ -157,10 +157,7 @@ func (k *settingKind[A, S, PS]) query(v neturl.Values) (q store.SettingsQuery, p
 			return q, 0, 0, badField(n, "unknown query parameter %q", n)
 		}
 	}
-	if perPage, err = parseInt(v, "per_page", DefaultPerPage, 1, MaxPerPage); err != nil {
-		return
-	}
-	if page, err = parseInt(v, "page", 1, 1, 1<<30); err != nil {
+	if page, perPage, err = parsePaging(v); err != nil {
 		return
 	}
 	q.Limit, q.Offset = perPage, (page-1)*perPage

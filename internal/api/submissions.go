@@ -299,11 +299,7 @@ func (s *Server) listSubmissions(ctx context.Context, p store.Principal, r *http
 	if q.EscalatedFromUser, err = parseBool(v, "escalated_from_user"); err != nil {
 		return nil, nil, err
 	}
-	perPage, err := parseInt(v, "per_page", DefaultPerPage, 1, MaxPerPage)
-	if err != nil {
-		return nil, nil, err
-	}
-	page, err := parseInt(v, "page", 1, 1, 1<<30)
+	page, perPage, err := parsePaging(v)
 	if err != nil {
 		return nil, nil, err
 	}
