@@ -16,8 +16,9 @@ type Config struct {
 //	           or a blocked sender (policy)
 //	SPOOF      spoof score >= Spoof
 //	SUSPICIOUS phish score >= SuspiciousPhish
-//	SPAM       spam score >= Spam
-//	BULK       bulk score >= Bulk
+//	SPAM       spam score >= Spam, with at least one signal besides the content
+//	           model (the model alone gives BULK: see Spam)
+//	BULK       bulk score >= Bulk, or the content model at or above BayesBulk
 //	NONE       otherwise
 type Thresholds struct {
 	// MaliciousPhish is the phish score for MALICIOUS (default 8).
@@ -33,8 +34,11 @@ type Thresholds struct {
 	// reaches it alone; SPF/DKIM failures and mismatches alone do not.
 	Spoof float64
 	// Spam is the spam score for SPAM (default 5): the content model at or above
-	// BayesSpam reaches it alone; the spam wording heuristic only with four or
-	// more classic phrases.
+	// BayesSpam reaches it; the spam wording heuristic only with four or more
+	// classic phrases. A spam score reached by the content model alone, with no
+	// other spam, phishing or malformation signal, gives BULK instead: word
+	// statistics cannot tell a spammer from a legitimate newsletter that reads
+	// like one (hard ham), and BULK files it away without calling it spam.
 	Spam float64
 	// Bulk is the bulk score for BULK (default 3): marketing headers from an ESP with
 	// one-click unsubscribe, or list headers with an obscured unsubscribe link.
@@ -48,8 +52,15 @@ type Thresholds struct {
 	// (spam wording, no visible recipients) to make SPAM. Below 0.6 ham and spam
 	// overlap too much for that to be safe.
 	BayesLeanSpam float64
+	// BayesBulk is the model probability at or above which (and below BayesSpam)
+	// a message with no spam signal is given BULK rather than NONE (default 0.5,
+	// the model's own boundary: "more likely bad than good"). Unsure mail goes to
+	// the bulk folder, not the inbox and not the spam quarantine.
+	BayesBulk float64
 	// BayesHam is the probability at or below which bayes_ham fires, lowering the
-	// spam score (default 0.1).
+	// spam score, and soft phishing triggers are discounted fully (default 0.1).
+	// Between BayesHam and BayesBulk (the model leans ham) they are discounted by
+	// half (bayes_ham_phish).
 	BayesHam float64
 	// BayesPhish is the model's phish share (phish vs spam among bad mail) at or
 	// above which a bad verdict from the model counts as phishing (default 0.5:
@@ -72,6 +83,7 @@ func DefaultConfig() Config {
 		Bulk:                 3,
 		BayesSpam:            0.9,
 		BayesLeanSpam:        0.6,
+		BayesBulk:            0.5,
 		BayesHam:             0.1,
 		BayesPhish:           0.5,
 	}}
@@ -104,6 +116,9 @@ func (c Config) withDefaults() Config {
 	}
 	if t.BayesLeanSpam == 0 {
 		t.BayesLeanSpam = d.BayesLeanSpam
+	}
+	if t.BayesBulk == 0 {
+		t.BayesBulk = d.BayesBulk
 	}
 	if t.BayesHam == 0 {
 		t.BayesHam = d.BayesHam

@@ -358,28 +358,58 @@ func (f fakeScorer) Score(context.Context, int64, *message.Message) bayes.Score 
 }
 
 func TestBayesTriggers(t *testing.T) {
+	noTo := func(m *message.Message) { m.To = nil } // no_visible_recipients: a spam signal (0.5)
+	gmail := func(m *message.Message) { m.From.Addr = "pat.smith@gmail.com" }
+	replyGmail := func(m *message.Message) { m.ReplyTo = []message.Address{{Addr: "claims.desk@gmail.com"}} }
+	shortener := func(m *message.Message) {
+		m.Links = []message.Link{{Href: "https://bit.ly/x1", Host: "bit.ly", Source: "text"}}
+	}
+	ipLinks := func(m *message.Message) {
+		m.Links = []message.Link{{Href: "http://192.0.2.7/login", Host: "192.0.2.7", Text: "www.mybank.com", Source: "html"}}
+	}
+	malformed := func(m *message.Message) {
+		m.Problems = []message.Problem{{Code: message.ProblemBadHeader, Detail: "Date not parseable"}}
+	}
 	tests := []struct {
+		name    string
 		score   bayes.Score
+		edit    func(*message.Message)
 		trigger string
 		want    Disposition
 	}{
-		{bayes.Score{Spam: -1, Phish: -1}, "", None},
-		{bayes.Score{Spam: 0.99, Phish: 0.1}, TrigBayesSpam, Spam},
-		{bayes.Score{Spam: 0.99, Phish: 0.95}, TrigBayesPhish, Suspicious},
-		{bayes.Score{Spam: 0.02, Phish: -1}, TrigBayesHam, None},
-		{bayes.Score{Spam: 0.5, Phish: 0.5}, "", None},
-		{bayes.Score{Spam: 0.99, Phish: 0.6}, TrigBayesPhish, Suspicious},
-		{bayes.Score{Spam: 0.75, Phish: 0.1}, TrigBayesLean, None}, // needs one more spam signal
+		{"no opinion", bayes.Score{Spam: -1, Phish: -1}, nil, "", None},
+		{"model alone: spam content is only BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, nil, TrigBayesSpam, Bulk},
+		{"model and hidden recipients: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, noTo, TrigBayesSpam, Spam},
+		{"model and malformed header: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, malformed, TrigBayesSpam, Spam},
+		{"model phish", bayes.Score{Spam: 0.99, Phish: 0.95}, nil, TrigBayesPhish, Suspicious},
+		{"model phish at the split", bayes.Score{Spam: 0.99, Phish: 0.6}, nil, TrigBayesPhish, Suspicious},
+		{"model ham", bayes.Score{Spam: 0.02, Phish: -1}, nil, TrigBayesHam, None},
+		{"leans ham", bayes.Score{Spam: 0.45, Phish: 0.5}, nil, "", None},
+		{"unsure: BULK", bayes.Score{Spam: 0.5, Phish: 0.5}, nil, TrigBayesUnsure, Bulk},
+		{"leans spam alone: BULK", bayes.Score{Spam: 0.75, Phish: 0.1}, nil, TrigBayesLean, Bulk},
+		{"leans spam and hidden recipients: SPAM", bayes.Score{Spam: 0.75, Phish: 0.1}, noTo, TrigBayesLean, Spam},
+		{"bad content from a free mailbox", bayes.Score{Spam: 0.7, Phish: 0.1}, gmail, TrigFreemailScam, Suspicious},
+		{"bad content replying to a free mailbox", bayes.Score{Spam: 0.95, Phish: 0.1}, replyGmail, TrigFreemailScam, Suspicious},
+		{"ham content from a free mailbox", bayes.Score{Spam: 0.3, Phish: 0.1}, gmail, "", None},
+		{"spam content with a shortener", bayes.Score{Spam: 0.99, Phish: 0.1}, shortener, TrigBayesBadPhish, Suspicious},
+		{"ham content with IP and mismatched links: discounted", bayes.Score{Spam: 0.3, Phish: 0.1}, ipLinks, TrigBayesHamPhish, None},
+		{"no model, IP and mismatched links", bayes.Score{Spam: -1, Phish: -1}, ipLinks, "", Suspicious},
 	}
 	for _, tc := range tests {
-		d := New(Config{}, fakeScorer(tc.score))
-		v := d.Detect(context.Background(), base(), auth.Result{}, nil)
-		if v.Disposition != tc.want || v.BayesSpam != tc.score.Spam {
-			t.Errorf("%+v: got %s (bayes %v), want %s", tc.score, v.Disposition, v.BayesSpam, tc.want)
-		}
-		if tc.trigger != "" && !slices.Contains(names(v), tc.trigger) {
-			t.Errorf("%+v: triggers %v, want %s", tc.score, names(v), tc.trigger)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			if tc.edit != nil {
+				tc.edit(m)
+			}
+			d := New(Config{}, fakeScorer(tc.score))
+			v := d.Detect(context.Background(), m, auth.Result{}, nil)
+			if v.Disposition != tc.want || v.BayesSpam != tc.score.Spam {
+				t.Errorf("%+v: got %s (bayes %v), want %s; triggers %v", tc.score, v.Disposition, v.BayesSpam, tc.want, names(v))
+			}
+			if tc.trigger != "" && !slices.Contains(names(v), tc.trigger) {
+				t.Errorf("%+v: triggers %v, want %s", tc.score, names(v), tc.trigger)
+			}
+		})
 	}
 	if v := New(Config{}, nil).Detect(context.Background(), base(), auth.Result{}, nil); v.BayesSpam != -1 {
 		t.Errorf("no scorer: bayes %v", v.BayesSpam)

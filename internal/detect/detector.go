@@ -109,8 +109,20 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 		sc := d.Bayes.Score(ctx, p.AccountID, m)
 		v.BayesSpam = sc.Spam
 		add(bayesTriggers(sc, cfg.Thresholds)...)
-		if sc.Spam >= 0 && sc.Spam <= cfg.Thresholds.BayesHam {
-			add(bayesHamPhish(sc, v.Triggers)...)
+		switch {
+		case sc.Spam < 0:
+		case sc.Spam <= cfg.Thresholds.BayesHam:
+			add(bayesHamPhish(sc, v.Triggers, 1)...)
+		case sc.Spam < cfg.Thresholds.BayesBulk:
+			add(bayesHamPhish(sc, v.Triggers, 0.5)...)
+		case sc.Spam < cfg.Thresholds.BayesSpam:
+			add(bayesHamPhish(sc, v.Triggers, 0.5)...)
+			add(freemailScam(m, sc)...)
+		default:
+			add(freemailScam(m, sc)...)
+			if !hasTrigger(v.Triggers, TrigBayesPhish) {
+				add(bayesBadPhish(sc, v.Triggers, cfg.Thresholds)...)
+			}
 		}
 	}
 	for _, pr := range m.Problems {
@@ -169,11 +181,47 @@ func decide(v Verdict, t Thresholds, blocked bool) Disposition {
 	case phish >= t.SuspiciousPhish:
 		return Suspicious
 	case v.Scores[CatSpam] >= t.Spam:
+		if !spamBeyondModel(v.Triggers) {
+			return Bulk // the content model alone: see Thresholds.Spam
+		}
 		return Spam
-	case v.Scores[CatBulk] >= t.Bulk:
+	case v.Scores[CatBulk] >= t.Bulk || hasTrigger(v.Triggers, TrigBayesLean):
 		return Bulk
 	}
 	return None
+}
+
+// spamBeyondModel reports whether a signal other than the content model points at
+// spam: a scoring spam or phishing trigger, an SPF failure, or a malformed message
+// (well-behaved bulk senders produce well-formed mail).
+func spamBeyondModel(ts []Trigger) bool {
+	for _, t := range ts {
+		switch {
+		case t.Score <= 0:
+			if t.Category == CatInfo && malformation[t.Name] {
+				return true
+			}
+		case t.Name == TrigBayesSpam || t.Name == TrigBayesLean || t.Name == TrigBayesPhish:
+		case t.Category == CatSpam || t.Category == CatPhish || t.Name == TrigSPFFail:
+			return true
+		}
+	}
+	return false
+}
+
+// malformation are the parse problems (message.Problem codes) that count as a
+// spam signal: broken structure, not merely odd encoding.
+var malformation = map[string]bool{
+	message.ProblemBadHeader: true, message.ProblemMalformedMIME: true, message.ProblemNoFrom: true, message.ProblemInvalidUTF8: true,
+}
+
+func hasTrigger(ts []Trigger, name string) bool {
+	for _, t := range ts {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // bayesTriggers turns the model's score into at most one trigger.
@@ -198,7 +246,10 @@ func bayesTriggers(sc bayes.Score, t Thresholds) []Trigger {
 			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
 	case sc.Spam >= t.BayesLeanSpam:
 		return []Trigger{{Name: TrigBayesLean, Score: t.Spam - 0.5, Category: CatSpam, Field: "body",
-			Detail: fmt.Sprintf("content model: spam probability %.3f, leaning spam but unsure%s", sc.Spam, clues)}}
+			Detail: fmt.Sprintf("content model: spam probability %.3f, leaning spam but unsure: BULK, or SPAM with one more spam signal%s", sc.Spam, clues)}}
+	case sc.Spam >= t.BayesBulk:
+		return []Trigger{{Name: TrigBayesUnsure, Score: t.Bulk, Category: CatBulk, Field: "body",
+			Detail: fmt.Sprintf("content model: spam probability %.3f, more likely unwanted than not: BULK rather than the inbox%s", sc.Spam, clues)}}
 	case sc.Spam <= t.BayesHam:
 		return []Trigger{{Name: TrigBayesHam, Score: scoreBayesHam, Category: CatSpam, Field: "body",
 			Detail: fmt.Sprintf("content model: spam probability %.3f%s", sc.Spam, clues)}}
@@ -217,9 +268,10 @@ var softPhish = map[string]bool{
 	TrigCredentialLanguage: true, TrigDisplayNameAddress: true, TrigReplyToDivert: true, TrigAdvanceFeeFraud: true,
 }
 
-// bayesHamPhish: when the content model is confident a message is ham, its soft
-// phish triggers count for less (up to maxBayesHamPhish off the phish score).
-func bayesHamPhish(sc bayes.Score, ts []Trigger) []Trigger {
+// bayesHamPhish: when the content model rates a message ham, its soft phish
+// triggers count for less: the share of their score taken off (1 when the model
+// is confident, 0.5 when it only leans ham), at most maxBayesHamPhish.
+func bayesHamPhish(sc bayes.Score, ts []Trigger, share float64) []Trigger {
 	soft := 0.0
 	var names []string
 	for _, t := range ts {
@@ -231,8 +283,56 @@ func bayesHamPhish(sc bayes.Score, ts []Trigger) []Trigger {
 	if soft == 0 {
 		return nil
 	}
-	return []Trigger{{Name: TrigBayesHamPhish, Score: -min(soft, maxBayesHamPhish), Category: CatPhish, Field: "body",
+	return []Trigger{{Name: TrigBayesHamPhish, Score: -min(soft*share, maxBayesHamPhish), Category: CatPhish, Field: "body",
 		Detail: fmt.Sprintf("content model: spam probability %.3f, the content is like ham; discounted: %s", sc.Spam, strings.Join(names, ", "))}}
+}
+
+// bayesBadPhish: when the content model rates a message bad (spam rather than
+// phishing by its words), soft phishing indicators in it mean it is more than
+// an advertisement: disguised links, shorteners, account pretexts or diverted
+// replies on top of spam content is how phishing that reads like spam looks.
+// With any one of them the message reaches SUSPICIOUS (the trigger scores what
+// is missing to get there, so it never makes MALICIOUS on its own).
+func bayesBadPhish(sc bayes.Score, ts []Trigger, t Thresholds) []Trigger {
+	var names []string
+	phish := 0.0
+	for _, tr := range ts {
+		if tr.Category == CatPhish {
+			phish += tr.Score
+			if softPhish[tr.Name] && tr.Score > 0 {
+				names = append(names, tr.Name)
+			}
+		}
+	}
+	if len(names) == 0 || phish >= t.SuspiciousPhish {
+		return nil
+	}
+	return []Trigger{{Name: TrigBayesBadPhish, Score: t.SuspiciousPhish - phish, Category: CatPhish, Field: "body",
+		Detail: fmt.Sprintf("content model: spam probability %.3f, with phishing indicators: %s", sc.Spam, strings.Join(names, ", "))}}
+}
+
+// freemailScam: mail the content model rates more likely bad than good, sent
+// from a consumer mailbox or asking for replies to one. Companies send their
+// marketing from their own domains; loan, job, lottery, inheritance and
+// "business proposal" scams come from (or answer to) free mailboxes, because
+// the scammer needs the conversation. Fraud is phishing's class (DESIGN.md).
+func freemailScam(m *message.Message, sc bayes.Score) []Trigger {
+	field, addr := "", ""
+	if isFreemail(m.From.Domain()) {
+		field, addr = "From", m.From.Addr
+	} else {
+		for _, r := range m.ReplyTo {
+			if isFreemail(r.Domain()) {
+				field, addr = "Reply-To", r.Addr
+				break
+			}
+		}
+	}
+	if field == "" {
+		return nil
+	}
+	return []Trigger{{Name: TrigFreemailScam, Score: scoreFreemailScam, Category: CatPhish, Field: field, Portion: addr,
+		Detail: fmt.Sprintf("content model rates it bad (%.3f) and %s is a consumer mailbox (%s): how scams, not companies, write", sc.Spam, field, addr)}}
 }
 
 // authenticated reports whether the From domain is authenticated: DMARC pass, or

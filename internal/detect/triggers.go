@@ -40,7 +40,9 @@ const (
 	TrigCredentialLanguage  = "credential_language"        // account-verification / suspension language with a link
 	TrigAdvanceFeeFraud     = "advance_fee_fraud"          // a large sum, where it comes from, and a private request ("419")
 	TrigBayesPhish          = "bayes_phish"                // content model: bad, and phishing rather than spam
+	TrigFreemailScam        = "freemail_scam"              // content model: bad, from (or replies to) a consumer mailbox
 	TrigBayesHamPhish       = "bayes_ham_phish"            // content model: ham; link and wording heuristics discounted (negative)
+	TrigBayesBadPhish       = "bayes_bad_phish"            // content model: spam, and soft phishing indicators with it
 
 	// Spam (category spam).
 	TrigBayesSpam    = "bayes_spam"      // content model: spam
@@ -52,6 +54,7 @@ const (
 	// Bulk (category bulk).
 	TrigBulkHeaders         = "bulk_headers"         // list / ESP headers
 	TrigObscuredUnsubscribe = "obscured_unsubscribe" // unsubscribe link hidden, image-only or missing
+	TrigBayesUnsure         = "bayes_unsure"         // content model: more likely bad than good, but unsure
 )
 
 // Trigger scores. A category's thresholds are in Thresholds; these are the
@@ -89,6 +92,8 @@ const (
 	scoreReplyToFreemail   = 3.0
 	scoreCredentialLang    = 1.5 // per distinct phrase group, at most 2 groups
 	scoreBayesPhish        = 4.0
+	scoreFreemailScam      = 4.0  // SUSPICIOUS alone: only fires when the content model rates the mail bad
+	scoreBayesBadPhish     = 3.0  // with the weakest soft phish trigger (1.0) reaches SUSPICIOUS
 	scoreAdvanceFee        = 4.0  // SUSPICIOUS alone: fraud is phishing's class (DESIGN.md), whatever the model says
 	scoreSpamLanguage      = 1.25 // per distinct phrase, at most 4
 	scoreNoRecipients      = 0.5
