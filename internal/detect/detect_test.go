@@ -392,6 +392,8 @@ func TestBayesTriggers(t *testing.T) {
 		{"bad content replying to a free mailbox", bayes.Score{Spam: 0.95, Phish: 0.1}, replyGmail, TrigFreemailScam, Suspicious},
 		{"ham content from a free mailbox", bayes.Score{Spam: 0.3, Phish: 0.1}, gmail, "", None},
 		{"spam content with a shortener", bayes.Score{Spam: 0.99, Phish: 0.1}, shortener, TrigBayesBadPhish, Suspicious},
+		{"leaning spam with a shortener", bayes.Score{Spam: 0.7, Phish: 0.1}, shortener, TrigBayesBadPhish, Suspicious},
+		{"unsure with a shortener", bayes.Score{Spam: 0.55, Phish: 0.1}, shortener, TrigBayesUnsure, Bulk},
 		{"ham content with IP and mismatched links: discounted", bayes.Score{Spam: 0.3, Phish: 0.1}, ipLinks, TrigBayesHamPhish, None},
 		{"no model, IP and mismatched links", bayes.Score{Spam: -1, Phish: -1}, ipLinks, "", Suspicious},
 	}

@@ -109,16 +109,19 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 		sc := d.Bayes.Score(ctx, p.AccountID, m)
 		v.BayesSpam = sc.Spam
 		add(bayesTriggers(sc, cfg.Thresholds)...)
+		// The model's opinion also weighs the heuristics read from the same words
+		// and links: discounted while it rates the mail ham or leans that way,
+		// strengthened once it leans bad.
 		switch {
 		case sc.Spam < 0:
 		case sc.Spam <= cfg.Thresholds.BayesHam:
 			add(bayesHamPhish(sc, v.Triggers, 1)...)
-		case sc.Spam < cfg.Thresholds.BayesBulk:
+		case sc.Spam < cfg.Thresholds.BayesBulk: // leans ham
 			add(bayesHamPhish(sc, v.Triggers, 0.5)...)
-		case sc.Spam < cfg.Thresholds.BayesSpam:
+		case sc.Spam < cfg.Thresholds.BayesLeanSpam: // unsure
 			add(bayesHamPhish(sc, v.Triggers, 0.5)...)
 			add(freemailScam(m, sc)...)
-		default:
+		default: // leans bad or is bad
 			add(freemailScam(m, sc)...)
 			if !hasTrigger(v.Triggers, TrigBayesPhish) {
 				add(bayesBadPhish(sc, v.Triggers, cfg.Thresholds)...)
@@ -287,8 +290,8 @@ func bayesHamPhish(sc bayes.Score, ts []Trigger, share float64) []Trigger {
 		Detail: fmt.Sprintf("content model: spam probability %.3f, the content is like ham; discounted: %s", sc.Spam, strings.Join(names, ", "))}}
 }
 
-// bayesBadPhish: when the content model rates a message bad (spam rather than
-// phishing by its words), soft phishing indicators in it mean it is more than
+// bayesBadPhish: when the content model leans bad (BayesLeanSpam and above) but
+// does not call it phishing by its words, soft phishing indicators in it mean it is more than
 // an advertisement: disguised links, shorteners, account pretexts or diverted
 // replies on top of spam content is how phishing that reads like spam looks.
 // With any one of them the message reaches SUSPICIOUS (the trigger scores what
