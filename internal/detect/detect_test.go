@@ -212,6 +212,12 @@ func TestTriggers(t *testing.T) {
 		{"advance fee fraud", TrigAdvanceFeeFraud, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "I am the barrister to the late client who left USD 10.5 million in a dormant account. I need your assistance as next of kin; reply urgently."
 		}},
+		{"lottery fraud, sum in words", TrigAdvanceFeeFraud, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Congratulations! Your address won in the International Lotteries Winners programme: you receive Two Million Euros. Contact the claims agent."
+		}},
+		{"a sum in words alone", TrigAdvanceFeeFraud, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "The new stadium cost five hundred million dollars, the council said on Tuesday."
+		}},
 		{"advance fee one group only", TrigAdvanceFeeFraud, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "The company raised $12,000,000 in its latest round, the press release says."
 		}},
