@@ -221,6 +221,15 @@ func TestTriggers(t *testing.T) {
 		{"advance fee one group only", TrigAdvanceFeeFraud, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "The company raised $12,000,000 in its latest round, the press release says."
 		}},
+		{"sender on free hosting", TrigFreeHostingSender, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "noreply@heated-vest-deals.firebaseapp.com"
+		}},
+		{"sender is the form service itself", TrigFreeHostingSender, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "noreply@eu.jotform.com"
+		}},
+		{"sender on a hosting platform's own domain", TrigFreeHostingSender, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "support@github.io"
+		}},
 		{"private ip literal", TrigIPLiteralLink, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Links = []message.Link{{Href: "http://192.168.10.18:3260"}, {Href: "http://10.0.0.1/"}}
 		}},

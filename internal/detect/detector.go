@@ -267,7 +267,7 @@ func bayesTriggers(sc bayes.Score, t Thresholds) []Trigger {
 // forms, smuggling) are not soft: a short impersonation request can read like
 // ham to a word model, so the model's opinion never discounts them.
 var softPhish = map[string]bool{
-	TrigLinkTextMismatch: true, TrigIPLiteralLink: true, TrigURLShortenerLink: true, TrigFreeHostingLink: true,
+	TrigLinkTextMismatch: true, TrigIPLiteralLink: true, TrigURLShortenerLink: true, TrigFreeHostingLink: true, TrigFreeHostingSender: true,
 	TrigCredentialLanguage: true, TrigDisplayNameAddress: true, TrigReplyToDivert: true, TrigAdvanceFeeFraud: true,
 }
 

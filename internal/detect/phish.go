@@ -64,8 +64,28 @@ func phishTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
 	}
 	out = append(out, displayNameTriggers(m, p)...)
 	out = append(out, replyToTriggers(m, a)...)
+	out = append(out, freeHostingSender(m)...)
 	return out
 }
+
+// freeHostingSender: the From address is on a tenant's subdomain of a free web
+// or app hosting platform (x.firebaseapp.com, x.herokuapp.com, x.ddns.net), a
+// name anyone can create in a minute. Apps do send their own notices from such
+// names (Firebase's default sender), so the trigger is soft: it needs the
+// content model or another indicator to make a verdict.
+func freeHostingSender(m *message.Message) []Trigger {
+	host := m.From.Domain()
+	s := hasHostSuffix(host, freeHosting)
+	if s == "" || host == s || noSenderTenants[s] {
+		return nil
+	}
+	return []Trigger{{Name: TrigFreeHostingSender, Score: scoreFreeHostingSender, Category: CatPhish, Field: "From", Portion: m.From.Addr,
+		Detail: "sender domain " + host + " is a subdomain of free hosting platform " + s}}
+}
+
+// noSenderTenants are free-hosting suffixes whose subdomains are the service's
+// own mail hosts (form services mail from eu.jotform.com), not tenants.
+var noSenderTenants = map[string]bool{"jotform.com": true, "formstack.com": true}
 
 // normName folds a display name for comparison: skeleton, letters and spaces
 // only, " via list" suffixes dropped.

@@ -31,6 +31,7 @@ const (
 	TrigIPLiteralLink       = "ip_literal_link"            // link to a bare IP address
 	TrigURLShortenerLink    = "url_shortener_link"         // link through a URL shortener
 	TrigFreeHostingLink     = "free_hosting_link"          // link to free web hosting / form / storage services
+	TrigFreeHostingSender   = "free_hosting_sender"        // From domain is a tenant subdomain of free hosting
 	TrigCredentialForm      = "credential_form"            // HTML form asking for a password or e-mail, posting off-site
 	TrigDangerousAttachment = "dangerous_attachment"       // executable, script, disk image, macro document, double extension
 	TrigEncryptedArchive    = "encrypted_archive"          // password-protected ZIP (entries encrypted)
@@ -78,6 +79,7 @@ const (
 	scoreIPLiteralLink     = 2.5
 	scoreShortener         = 1.0
 	scoreFreeHosting       = 1.5
+	scoreFreeHostingSender = 1.5
 	scoreCredentialForm    = 5.0
 	scoreEmailForm         = 1.5
 	scoreExecutable        = 6.0
