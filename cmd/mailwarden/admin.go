@@ -66,7 +66,7 @@ func accountPolicy(ctx context.Context, st store.Store, org *detect.Policy) (*de
 func cmdImport(args []string) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("import", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "dns-zone", "max-size", "org", "hostname", "log-level")
+	cfg.bind(fs, "data", "db", "dns-zone", "max-size", "org", "hostname", "log-level", "thresholds")
 	account := fs.Int64("account", 0, "account id (default: the first account)")
 	fs.Parse(args)
 	if fs.NArg() == 0 {

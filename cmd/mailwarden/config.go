@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailwarden/mailwarden/internal/detect"
 )
 
 // Config is mailwarden's one configuration struct. Flags fill it; every flag has a
@@ -40,6 +42,9 @@ type Config struct {
 	SubmissionRate int
 	// AutoLearn trains clean mail (NONE, no scoring trigger) as ham on arrival (default true).
 	AutoLearn bool
+	// Thresholds are detection's disposition thresholds (detect.Thresholds; default
+	// detect.DefaultConfig), changed with --thresholds "spam=6,bulk=3".
+	Thresholds detect.Thresholds
 }
 
 func defaultConfig() Config {
@@ -56,6 +61,7 @@ func defaultConfig() Config {
 		LogLevel:       "info",
 		SubmissionRate: 150,
 		AutoLearn:      true,
+		Thresholds:     detect.DefaultConfig().Thresholds,
 	}
 }
 
@@ -113,6 +119,13 @@ func (c *Config) bind(fs *flag.FlagSet, names ...string) {
 			fs.IntVar(&c.SubmissionRate, n, def, "submissions an account may make per 15 minutes")
 		case "log-level":
 			fs.StringVar(&c.LogLevel, n, env(n, c.LogLevel), "log level: debug, info, warn, error")
+		case "thresholds":
+			if v := env(n, ""); v != "" {
+				if err := c.Thresholds.Set(v); err != nil {
+					fatalf("MAILWARDEN_THRESHOLDS: %v", err)
+				}
+			}
+			fs.Var(&c.Thresholds, n, "detection thresholds as name=value,... (see README: Thresholds); unnamed ones keep their defaults")
 		case "demo":
 			fs.BoolVar(&c.Demo, n, env(n, "") == "true" || env(n, "") == "1", "seed an empty account with a few hundred generated messages and submissions")
 		default:

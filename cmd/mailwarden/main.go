@@ -128,7 +128,7 @@ func newPipeline(cfg Config, res dnsx.Resolver, st store.Store, models *bayes.Mo
 	if models != nil {
 		scorer = models
 	}
-	det := detect.New(detect.DefaultConfig(), scorer)
+	det := detect.New(detect.Config{Thresholds: cfg.Thresholds}, scorer)
 	det.Logger = log
 	return &pipeline.Pipeline{
 		Auth:     &auth.Checker{Resolver: res, AuthServID: cfg.Hostname},

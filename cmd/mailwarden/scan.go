@@ -49,7 +49,7 @@ type scanValidation struct {
 func cmdScan(args []string, out io.Writer) int {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("scan", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "dns-zone", "max-size", "org", "hostname", "log-level")
+	cfg.bind(fs, "data", "db", "dns-zone", "max-size", "org", "hostname", "log-level", "thresholds")
 	clientIP := fs.String("client-ip", "", "connecting client IP (default: from the topmost Received header)")
 	helo := fs.String("helo", "", "HELO name (default: from the topmost Received header)")
 	mailFrom := fs.String("mail-from", "", "envelope sender (default: Return-Path)")

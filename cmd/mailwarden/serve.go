@@ -33,7 +33,7 @@ import (
 func cmdServe(args []string) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "autolearn", "demo")
+	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "autolearn", "thresholds", "demo")
 	fs.Parse(args)
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -1,5 +1,11 @@
 package detect
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // Config is the detector's configuration: one struct, documented defaults
 // (DefaultConfig), filled by flags and environment variables in cmd/.
 type Config struct {
@@ -127,4 +133,82 @@ func (c Config) withDefaults() Config {
 		t.BayesPhish = d.BayesPhish
 	}
 	return c
+}
+
+// fields names each threshold for Set and String (flag and
+// environment syntax "spam=5,bulk=3").
+func (t *Thresholds) fields() []struct {
+	name string
+	f    *float64
+} {
+	return []struct {
+		name string
+		f    *float64
+	}{
+		{"malicious", &t.MaliciousPhish}, {"suspicious", &t.SuspiciousPhish}, {"spoof", &t.Spoof},
+		{"spam", &t.Spam}, {"bulk", &t.Bulk}, {"bayes-spam", &t.BayesSpam}, {"bayes-lean-spam", &t.BayesLeanSpam},
+		{"bayes-bulk", &t.BayesBulk}, {"bayes-ham", &t.BayesHam}, {"bayes-phish", &t.BayesPhish},
+	}
+}
+
+// String lists every threshold as name=value, comma-separated (the syntax Set reads).
+func (t *Thresholds) String() string {
+	if t == nil {
+		return ""
+	}
+	parts := []string{fmt.Sprintf("min-malicious-triggers=%d", t.MinMaliciousTriggers)}
+	for _, f := range t.fields() {
+		parts = append(parts, f.name+"="+strconv.FormatFloat(*f.f, 'g', -1, 64))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set reads "name=value,..." and changes the thresholds named; the others keep
+// their values. Names: malicious, min-malicious-triggers, suspicious, spoof,
+// spam, bulk, bayes-spam, bayes-lean-spam, bayes-bulk, bayes-ham, bayes-phish.
+// Scores must be positive; probabilities within [0,1].
+func (t *Thresholds) Set(s string) error {
+	for _, kv := range strings.Split(s, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("detect: threshold %q: want name=value", kv)
+		}
+		name = strings.TrimSpace(name)
+		if name == "min-malicious-triggers" {
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil || n < 1 {
+				return fmt.Errorf("detect: threshold %s=%q: want a whole number of at least 1", name, val)
+			}
+			t.MinMaliciousTriggers = n
+			continue
+		}
+		var dst *float64
+		for _, f := range t.fields() {
+			if f.name == name {
+				dst = f.f
+			}
+		}
+		if dst == nil {
+			return fmt.Errorf("detect: unknown threshold %q (known: %s)", name, knownThresholds())
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil || v <= 0 || (strings.HasPrefix(name, "bayes-") && v > 1) {
+			return fmt.Errorf("detect: threshold %s=%q: want a number above 0%s", name, val, map[bool]string{true: " and at most 1"}[strings.HasPrefix(name, "bayes-")])
+		}
+		*dst = v
+	}
+	return nil
+}
+
+func knownThresholds() string {
+	var t Thresholds
+	names := []string{"min-malicious-triggers"}
+	for _, f := range t.fields() {
+		names = append(names, f.name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -563,3 +563,22 @@ func TestBayesHamPhish(t *testing.T) {
 		t.Errorf("leaning spam, no visible recipients: %s %v", v.Disposition, names(v))
 	}
 }
+
+func TestThresholdsFlag(t *testing.T) {
+	th := DefaultConfig().Thresholds
+	if err := th.Set("spam=6, bayes-bulk=0.55,min-malicious-triggers=3"); err != nil {
+		t.Fatal(err)
+	}
+	if th.Spam != 6 || th.BayesBulk != 0.55 || th.MinMaliciousTriggers != 3 || th.Bulk != DefaultConfig().Thresholds.Bulk {
+		t.Errorf("after Set: %+v", th)
+	}
+	var back Thresholds
+	if err := back.Set(th.String()); err != nil || back != th {
+		t.Errorf("String/Set round trip: %v %+v != %+v", err, back, th)
+	}
+	for _, bad := range []string{"spam", "spam=-1", "bayes-spam=1.5", "nonsense=3", "min-malicious-triggers=0", "bulk=x"} {
+		if err := th.Set(bad); err == nil {
+			t.Errorf("Set(%q): no error", bad)
+		}
+	}
+}
