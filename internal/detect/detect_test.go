@@ -393,7 +393,7 @@ func TestBayesTriggers(t *testing.T) {
 		want    Disposition
 	}{
 		{"no opinion", bayes.Score{Spam: -1, Phish: -1}, nil, "", None},
-		{"model alone: spam content is only BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, nil, TrigBayesSpam, Bulk},
+		{"model alone: spam content is only BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, nil, TrigModelOnly, Bulk},
 		{"model and hidden recipients: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, noTo, TrigBayesSpam, Spam},
 		{"model and malformed header: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, malformed, TrigBayesSpam, Spam},
 		{"model phish", bayes.Score{Spam: 0.99, Phish: 0.95}, nil, TrigBayesPhish, Suspicious},

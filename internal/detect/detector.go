@@ -147,6 +147,10 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 		}
 	}
 	v.Disposition = decide(v, cfg.Thresholds, blocked != "")
+	if v.Disposition == Bulk && v.Scores[CatSpam] >= cfg.Thresholds.Spam {
+		add(Trigger{Name: TrigModelOnly, Category: CatInfo, Field: "body",
+			Detail: "only the content model points at spam (no other spam, phishing or malformation signal): BULK rather than SPAM"})
+	}
 	if d.Logger != nil {
 		d.Logger.DebugContext(ctx, "detect", "message_id", m.MessageID, "disposition", v.Disposition, "triggers", len(v.Triggers))
 	}

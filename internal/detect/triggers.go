@@ -56,6 +56,7 @@ const (
 	TrigBulkHeaders         = "bulk_headers"         // list / ESP headers
 	TrigObscuredUnsubscribe = "obscured_unsubscribe" // unsubscribe link hidden, image-only or missing
 	TrigBayesUnsure         = "bayes_unsure"         // content model: more likely bad than good, but unsure
+	TrigModelOnly           = "content_model_only"   // info: spam score from the content model alone, so BULK
 )
 
 // Trigger scores. A category's thresholds are in Thresholds; these are the
