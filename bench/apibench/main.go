@@ -2,9 +2,14 @@
 // synthetic messages (default 1,000,000) into a SQLite store, serves the real API
 // over loopback HTTP, and reports latency percentiles of GET investigate with
 // filters, full text and cursor paging; then it times a bulk RELEASE job over
-// the quarantined messages (default 100,000).
+// the quarantined messages (default 100,000), and a bulk RECLASSIFY job that
+// makes them NONE (retrained, released), each as serve runs them: batched, one
+// transaction per batch. -requeue quarantines the seeded held messages again
+// before each job (setup, not timed), so both jobs see 100,000 held messages on
+// a store reused from an earlier run.
 //
 //	go run ./bench/apibench -dir /tmp/apibench -n 1000000 -held 100000
+//	go run ./bench/apibench -dir /tmp/h2 -requests 0 -requeue -bulk RECLASSIFY,RELEASE
 package main
 
 import (
@@ -21,13 +26,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/api"
+	"github.com/mailwarden/mailwarden/internal/bayes"
 	"github.com/mailwarden/mailwarden/internal/bulk"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/internal/store/sqlite"
+	"github.com/mailwarden/mailwarden/internal/submission"
 )
 
 var words = []string{"invoice", "meeting", "report", "payment", "shipping", "password", "account", "update", "newsletter", "offer",
@@ -39,7 +48,9 @@ func main() {
 	dir := flag.String("dir", "/tmp/apibench", "data directory (reused when seeded)")
 	n := flag.Int("n", 1_000_000, "messages to seed")
 	held := flag.Int("held", 100_000, "quarantined messages released by the bulk job")
-	reqs := flag.Int("requests", 200, "requests per query kind")
+	reqs := flag.Int("requests", 200, "requests per query kind (0: no queries)")
+	jobs := flag.String("bulk", "RELEASE", "bulk jobs to time, in order: RELEASE, RECLASSIFY (comma-separated; empty for none)")
+	requeue := flag.Bool("requeue", false, "quarantine the seeded held messages again before each bulk job")
 	flag.Parse()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(*dir, "mailwarden.db"))
@@ -65,8 +76,10 @@ func main() {
 	defer hs.Close()
 	base := fmt.Sprintf("%s/client/v4/accounts/%d/email-security/investigate", hs.URL, acct.ID)
 	fmt.Printf("store: %d messages; %d requests per query; GOMAXPROCS default\n\n", max(have, *n), *reqs)
-	fmt.Println("| query | p50 ms | p95 ms | max ms |")
-	fmt.Println("|---|---:|---:|---:|")
+	if *reqs > 0 {
+		fmt.Println("| query | p50 ms | p95 ms | max ms |")
+		fmt.Println("|---|---:|---:|---:|")
+	}
 	queries := []struct{ name, q string }{
 		{"newest page (per_page=20, total_count)", "?per_page=20"},
 		{"final_disposition=MALICIOUS", "?final_disposition=MALICIOUS&per_page=20"},
@@ -79,6 +92,9 @@ func main() {
 	}
 	client := &http.Client{}
 	for _, q := range queries {
+		if *reqs <= 0 {
+			break
+		}
 		var lat []time.Duration
 		for i := 0; i < *reqs; i++ {
 			path := q.q
@@ -109,33 +125,96 @@ func main() {
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		fmt.Printf("| %s | %.1f | %.1f | %.1f |\n", q.name, ms(lat[len(lat)/2]), ms(lat[len(lat)*95/100]), ms(lat[len(lat)-1]))
 	}
-	// Bulk release of every quarantined message.
-	j := store.Job{ID: fmt.Sprintf("bench%d", time.Now().UnixNano()), AccountID: acct.ID, Action: "RELEASE", SearchParams: []byte(`{"delivery_status":"quarantined"}`), RequestedBy: "bench"}
+	models := bayes.NewModels(st, bayes.DefaultConfig())
+	subs := &submission.Service{Store: st, Models: models, Log: quiet}
+	for _, action := range strings.Split(*jobs, ",") {
+		action = strings.ToUpper(strings.TrimSpace(action))
+		if action == "" {
+			continue
+		}
+		if *requeue {
+			requeueHeld(ctx, st, acct.ID, *held)
+		}
+		var j store.Job
+		switch action {
+		case "RELEASE":
+			// Bulk release of every quarantined message.
+			j = store.Job{Action: "RELEASE", SearchParams: []byte(`{"delivery_status":"quarantined"}`)}
+		case "RECLASSIFY":
+			// The held SPAM is clean after all: reclassified NONE, retrained, released.
+			j = store.Job{Action: "RECLASSIFY", SearchParams: []byte(`{"final_disposition":"SPAM","delivery_status":"quarantined"}`), ExpectedDisposition: "NONE"}
+		default:
+			log.Fatalf("unknown bulk action %q", action)
+		}
+		runJob(ctx, st, acct.ID, j, map[string]bulk.BatchAction{"RELEASE": srv.ReleaseBatch, "RECLASSIFY": subs.BulkBatch}, quiet)
+	}
+}
+
+// runJob runs one bulk job with the batched actions serve uses and prints its duration.
+func runJob(ctx context.Context, st *sqlite.Store, acct int64, j store.Job, batches map[string]bulk.BatchAction, quiet *slog.Logger) {
+	j.ID, j.AccountID, j.RequestedBy = fmt.Sprintf("bench%d", time.Now().UnixNano()), acct, "bench"
 	if err := st.CreateJob(ctx, &j); err != nil {
 		log.Fatal(err)
 	}
-	w := bulk.New(st, map[string]bulk.Action{"RELEASE": func(ctx context.Context, j store.Job, m store.Message) error {
-		_, err := srv.ReleaseQueued(ctx, store.Principal{AccountID: j.AccountID, Name: "bench"}, m)
-		return err
-	}}, quiet)
+	w := bulk.New(st, nil, quiet)
+	w.Batches = batches
 	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ru0 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	go w.Run(wctx)
 	t0 := time.Now()
 	last := time.Now()
 	for {
-		cur, _ := st.GetJob(ctx, acct.ID, j.ID)
+		cur, _ := st.GetJob(ctx, acct, j.ID)
 		if time.Since(last) > 10*time.Second {
-			fmt.Fprintf(os.Stderr, "job %s: discovered %d, done %d\n", cur.Status, cur.Discovered, cur.Successful+cur.Failed)
+			fmt.Fprintf(os.Stderr, "job %s %s: discovered %d, done %d\n", j.Action, cur.Status, cur.Discovered, cur.Successful+cur.Failed)
 			last = time.Now()
 		}
 		if store.JobFinished(cur.Status) {
-			fmt.Printf("\nbulk RELEASE job: %d messages discovered, %d released, %d failed, status %s, in %.1f s (%.0f messages/s)\n",
-				cur.Discovered, cur.Successful, cur.Failed, cur.Status, time.Since(t0).Seconds(), float64(cur.Successful)/time.Since(t0).Seconds())
-			break
+			var ru1 syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+			el := time.Since(t0).Seconds()
+			fmt.Printf("\nbulk %s job: %d messages discovered, %d done, %d failed, status %s, in %.1f s wall (%.0f messages/s), %.1f s CPU (process)\n",
+				j.Action, cur.Discovered, cur.Successful, cur.Failed, cur.Status, el, float64(cur.Successful)/el, cpu.Seconds())
+			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	cancel()
+}
+
+// requeueHeld puts the first held seeded messages (seq 1..held, seeded as
+// quarantined SPAM) back in quarantine as SPAM, with no deliveries queued.
+func requeueHeld(ctx context.Context, st *sqlite.Store, acct int64, held int) {
+	t0 := time.Now()
+	db := st.DB()
+	if _, err := db.ExecContext(ctx, `DELETE FROM deliveries WHERE message_seq <= ?`, held); err != nil {
+		log.Fatal(err)
+	}
+	// Through SetDisposition, so the store's derived data stay right.
+	rows, err := db.QueryContext(ctx, `SELECT seq FROM messages WHERE account_id = ? AND seq <= ? AND disposition <> 'SPAM'`, acct, held)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		rows.Scan(&seq)
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	db.ExecContext(ctx, "PRAGMA synchronous=OFF")
+	for _, seq := range seqs {
+		if _, err := st.SetDisposition(ctx, seq, "SPAM", []byte("[]")); err != nil {
+			log.Fatal(err)
+		}
+	}
+	db.ExecContext(ctx, "PRAGMA synchronous=FULL")
+	if _, err := db.ExecContext(ctx, `UPDATE messages SET is_quarantined = 1, delivery_status = 'quarantined' WHERE account_id = ? AND seq <= ?`, acct, held); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "requeued %d held messages in %.1f s\n", held, time.Since(t0).Seconds())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

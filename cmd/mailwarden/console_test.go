@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,12 +219,13 @@ func TestConsole(t *testing.T) {
 	}
 	screenshot(t, ctx, "reclassify-done")
 
-	// Select all quarantined messages on a page and release them.
+	// Select the quarantined messages of one page and release them (Select all
+	// messages selects every match; the banner narrows it to the page).
 	run(t, ctx, "quarantined", chromedp.Navigate(base+"/investigation?status=quarantined&per=10"), chromedp.WaitVisible("#results"))
 	before := len(sink.Mail())
-	run(t, ctx, "select all", chromedp.Click("#select-all"))
+	run(t, ctx, "select all", chromedp.Click("#select-all"), chromedp.WaitVisible("#select-page-only"), chromedp.Click("#select-page-only"))
 	if c := text(t, ctx, "#selected-count"); c != "10 selected" {
-		t.Fatalf("after Select all messages: %q", c)
+		t.Fatalf("after Select only the 10 on this page: %q", c)
 	}
 	run(t, ctx, "action release", chromedp.Click("#action-button"), chromedp.WaitVisible(`[data-bulk="release"]`),
 		chromedp.Click(`[data-bulk="release"]`), chromedp.WaitVisible("#release-dialog"), chromedp.Click("#release-confirm"))
@@ -553,5 +556,176 @@ func TestFirstConsoleUser(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("%s: %d %v", p, resp.StatusCode, resp.Header)
 		}
+	}
+}
+
+// TestConsoleSelectAllAndSettings: Select all messages selects every match of
+// the search, and Release then releases messages beyond the first page through
+// a bulk job whose progress shows on the page; an admin revokes an API token
+// (the API refuses it at once) and changes the quarantine policy.
+func TestConsoleSelectAllAndSettings(t *testing.T) {
+	ctx := browser(t)
+	sink := smtpsink.Start(t)
+	dir := t.TempDir()
+	const email, password = "sec.admin@northwind.com", "correct horse battery staple"
+	createUser(t, dir, email, "admin", password)
+	acctID, token := cliToken(t, dir)
+	s := startServer(t, dir, "--relay", sink.Addr, "--demo")
+	s.accountID, s.token = acctID, token
+	base := "http://" + s.httpAddr
+
+	quarantined := func() map[string]bool {
+		t.Helper()
+		code, body := s.api("GET", s.base()+"/investigate?delivery_status=quarantined&per_page=1000", s.token, nil)
+		if code != http.StatusOK {
+			t.Fatalf("list quarantined: %d %v", code, body)
+		}
+		out := map[string]bool{}
+		for _, m := range results(t, body) {
+			out[m["id"].(string)] = true
+		}
+		return out
+	}
+	// The demo's submissions are processed and its mail delivered in the
+	// background: wait until the held set stops changing.
+	held := quarantined()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		time.Sleep(1500 * time.Millisecond)
+		again := quarantined()
+		if maps.Equal(held, again) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the set of quarantined messages keeps changing")
+		}
+		held = again
+	}
+	const per = 10
+	if len(held) <= 2*per {
+		t.Fatalf("the demo holds %d messages; the test needs more than two pages of %d", len(held), per)
+	}
+	logIn(t, ctx, base, email, password)
+	run(t, ctx, "quarantined", chromedp.Navigate(fmt.Sprintf("%s/investigation?status=quarantined&per=%d", base, per)), chromedp.WaitVisible("#results"))
+	firstPage := eval[[]string](t, ctx, `[...document.querySelectorAll("#results tbody tr")].map(r => r.dataset.id)`)
+	var beyond []string
+	for id := range held {
+		if !slices.Contains(firstPage, id) {
+			beyond = append(beyond, id)
+		}
+	}
+	if len(firstPage) != per || len(beyond) != len(held)-per {
+		t.Fatalf("first page %v; %d of %d held messages beyond it", firstPage, len(beyond), len(held))
+	}
+	before := len(sink.Mail())
+
+	run(t, ctx, "select all", chromedp.Click("#select-all"))
+	want := fmt.Sprintf("All %d messages that match this search are selected.", len(held))
+	waitJS(t, ctx, "all matches selected", fmt.Sprintf(`document.querySelector("#select-banner-text").textContent === %q`, want))
+	if c := text(t, ctx, "#selected-count"); !strings.HasPrefix(c, fmt.Sprint(len(held))+" selected") {
+		t.Errorf("selected count with every match selected: %q", c)
+	}
+	screenshot(t, ctx, "select-all-matches")
+	run(t, ctx, "action release", chromedp.Click("#action-button"), chromedp.WaitVisible(`[data-bulk="release"]`),
+		chromedp.Click(`[data-bulk="release"]`), chromedp.WaitVisible("#release-dialog"))
+	if what := text(t, ctx, "#release-what"); !strings.Contains(what, fmt.Sprintf("all %d messages that match this search", len(held))) {
+		t.Errorf("release dialog: %q", what)
+	}
+	run(t, ctx, "confirm", chromedp.Click("#release-confirm"))
+	// Progress and result arrive without a reload.
+	waitJS(t, ctx, "job finished", `document.querySelector("#job-status").dataset.status === "COMPLETED"`)
+	if got := text(t, ctx, "#job-text"); !strings.Contains(got, fmt.Sprintf("finished: %d messages done", len(held))) {
+		t.Errorf("job status: %q", got)
+	}
+	waitJS(t, ctx, "page rows not held", `[...document.querySelectorAll("#results [data-state]")].every(td => td.textContent !== "Quarantined")`)
+	screenshot(t, ctx, "select-all-released")
+	still := quarantined()
+	for _, id := range beyond {
+		if still[id] {
+			t.Errorf("message %s beyond the first page is still quarantined", id)
+		}
+	}
+	for _, id := range firstPage {
+		if still[id] {
+			t.Errorf("message %s of the first page is still quarantined", id)
+		}
+	}
+	if got := sink.Wait(before+len(held), 30*time.Second); len(got) < before+len(held) {
+		t.Errorf("relay got %d messages after releasing %d, want at least %d", len(got)-before, len(held), len(held))
+	}
+
+	// Settings: create an API token, use it, revoke it.
+	run(t, ctx, "settings", chromedp.Navigate(base+"/settings#tokens"), chromedp.WaitVisible("#token-list"),
+		chromedp.SetValue(`#tokens select[name="role"]`, "analyst"))
+	clickNav(t, ctx, "#token-create")
+	newTok := strings.TrimSpace(text(t, ctx, "#new-token"))
+	if !strings.HasPrefix(newTok, "mw_") {
+		t.Fatalf("new token: %q", newTok)
+	}
+	if code, _ := s.api("GET", s.base()+"/investigate?per_page=1", newTok, nil); code != http.StatusOK {
+		t.Fatalf("the new token is refused: %d", code)
+	}
+	run(t, ctx, "settings again", chromedp.Navigate(base+"/settings#tokens"), chromedp.WaitVisible("#token-list"))
+	if html := eval[string](t, ctx, `document.documentElement.outerHTML`); strings.Contains(html, newTok) || strings.Contains(html, token) {
+		t.Error("the settings page shows a token's secret")
+	}
+	row := eval[string](t, ctx, fmt.Sprintf(`[...document.querySelectorAll("#token-list tr[data-token]")].filter(r => r.querySelector("code").textContent.startsWith(%q)).map(r => r.dataset.token).join()`, newTok[:9]))
+	if row == "" || strings.Contains(row, ",") {
+		t.Fatalf("token list rows for prefix %s: %q\n%s", newTok[:9], row, text(t, ctx, "#token-list"))
+	}
+	if used := text(t, ctx, fmt.Sprintf(`#token-list tr[data-token="%s"]`, row)); strings.Contains(used, "never") || !strings.Contains(used, "analyst") {
+		t.Errorf("token row after one use: %q", used)
+	}
+	clickNav(t, ctx, fmt.Sprintf(`button[data-revoke="%s"]`, row))
+	if st := text(t, ctx, fmt.Sprintf(`#token-list tr[data-token="%s"] .token-status`, row)); !strings.Contains(st, "revoked") {
+		t.Errorf("token status after revoking: %q", st)
+	}
+	screenshot(t, ctx, "settings-token-revoked")
+	if code, _ := s.api("GET", s.base()+"/investigate?per_page=1", newTok, nil); code != http.StatusUnauthorized && code != http.StatusForbidden {
+		t.Errorf("a revoked token answered %d, want 401 or 403", code)
+	}
+	if code, _ := s.api("GET", s.base()+"/investigate?per_page=1", s.token, nil); code != http.StatusOK {
+		t.Errorf("another token after the revocation: %d", code)
+	}
+
+	// Quarantine policy: hold Suspicious too, no longer Spam.
+	run(t, ctx, "quarantine policy", chromedp.Navigate(base+"/settings#quarantine"), chromedp.WaitVisible("#hold-form"))
+	if !eval[bool](t, ctx, `document.querySelector("#hold-SPAM").checked && !document.querySelector("#hold-SUSPICIOUS").checked`) {
+		t.Fatalf("default policy not shown: %q", text(t, ctx, "#quarantine"))
+	}
+	run(t, ctx, "edit policy", chromedp.Click("#hold-SUSPICIOUS"), chromedp.Click("#hold-SPAM"))
+	clickNav(t, ctx, "#hold-save")
+	if cur := text(t, ctx, "#hold-current"); !strings.Contains(cur, "Suspicious") || strings.Contains(cur, "Spam") || !strings.Contains(cur, "Malicious") {
+		t.Errorf("policy after saving: %q", cur)
+	}
+	if !eval[bool](t, ctx, `!document.querySelector("#hold-SPAM").checked && document.querySelector("#hold-SUSPICIOUS").checked`) {
+		t.Error("the form does not show the saved policy")
+	}
+	screenshot(t, ctx, "settings-quarantine")
+	// Without the CSRF token nothing changes.
+	status := eval[int](t, ctx, `fetch("/settings/quarantine", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "hold_NONE=on"}).then(r => r.status)`, chromedp.EvalAwaitPromise)
+	if status != http.StatusForbidden {
+		t.Errorf("policy change without the CSRF token answered %d", status)
+	}
+	run(t, ctx, "reload", chromedp.Navigate(base+"/settings#quarantine"), chromedp.WaitVisible("#hold-form"))
+	if eval[bool](t, ctx, `document.querySelector("#hold-NONE").checked`) {
+		t.Error("a forged request changed the policy")
+	}
+
+	// Each change is in the audit log, by this user.
+	_, body := s.api("GET", s.base()+"/audit_log?per_page=1000", s.token, nil)
+	seen := map[string]string{}
+	for _, e := range results(t, body) {
+		if e["actor"] == "user:"+email {
+			d, _ := json.Marshal(e["detail"])
+			seen[e["action"].(string)] = string(d)
+		}
+	}
+	for _, a := range []string{"bulk.create", "token.create", "token.revoke", "settings.quarantine.update"} {
+		if _, ok := seen[a]; !ok {
+			t.Errorf("audit log lacks %s by %s (has %v)", a, email, seen)
+		}
+	}
+	if d := seen["settings.quarantine.update"]; !strings.Contains(d, "SUSPICIOUS") {
+		t.Errorf("quarantine audit detail: %s", d)
 	}
 }

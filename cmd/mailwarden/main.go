@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/pipeline"
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/postgres"
 	"github.com/mailwarden/mailwarden/internal/store/sqlite"
 )
 
@@ -87,16 +89,33 @@ func newLogger(level string) *slog.Logger {
 func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	dsn := cfg.DSN()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("PostgreSQL is not supported yet (%s); use SQLite", redact(dsn))
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", redact(dsn), err)
+		}
+		return st, nil
 	}
 	return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 }
 
+// redact hides the password of a PostgreSQL DSN (in its user info or its
+// password parameter), for logs and errors.
 func redact(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
-		return "postgres://…" + dsn[i:]
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn
 	}
-	return dsn
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://…"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // resolver returns the zone-file resolver when a zone is configured, else the system resolver.

@@ -94,7 +94,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 	}
 	met := metrics.New(prometheus.DefaultRegisterer)
 	pipe.Metrics, worker.Metrics = met, met
-	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, Log: log,
+	subs := &submission.Service{Store: st, Pipe: pipe, Models: models, Mailer: worker, Hostname: cfg.Hostname, DefaultAccount: acct.ID, Log: log,
 		Limits: submission.Limits{Rate: cfg.SubmissionRate}}
 	if h, ok := pipe.Policies.(submission.Holder); ok {
 		subs.Holder = h
@@ -113,7 +113,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		return st.Account(ctx, acct.ID)
 	}
 	smtpSrv := smtpd.New(smtpd.Config{Hostname: cfg.Hostname, MaxMessageBytes: cfg.MaxSize}, pipe, accounts, log)
-	smtpSrv.HandleAliases(subs) // report@ and team-*@ the hostname are taken, never relayed
+	smtpSrv.HandleAliases(subs) // every account's submission addresses, and any address at the hostname, are taken, never relayed
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -134,6 +134,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 		"RECLASSIFY": subs.BulkAction,
 	}, log)
 	apiSrv.BulkWake = bulkWorker.Wake
+	// Batched: one transaction per batch of a job instead of several per message.
+	bulkWorker.Batches = map[string]bulk.BatchAction{"RELEASE": apiSrv.ReleaseBatch, "RECLASSIFY": subs.BulkBatch}
+	bulkWorker.Committed = func(store.Job) { worker.Wake() }
 	apiSrv.Routes(mux)
 	consoleSrv := &web.Server{Store: st, Access: access.NewManager(st, st, log), API: apiSrv,
 		Submitter: web.Submissions{Service: subs, Store: st, Limits: pipe.Limits}, Log: log, Limits: pipe.Limits}
@@ -165,7 +168,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	log.Info("mailwarden serving", "smtp", smtpLn.Addr().String(), "http", httpLn.Addr().String(), "db", cfg.DSN(), "relay", cfg.Relay, "account", acct.ID)
+	log.Info("mailwarden serving", "smtp", smtpLn.Addr().String(), "http", httpLn.Addr().String(), "db", redact(cfg.DSN()), "relay", cfg.Relay, "account", acct.ID)
 	if ready != nil {
 		ready(smtpLn.Addr().String(), httpLn.Addr().String())
 	}

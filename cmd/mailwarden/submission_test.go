@@ -389,3 +389,78 @@ func TestCloudflareSDKSubmissions(t *testing.T) {
 		t.Errorf("auto-paging: %d %v", n, err)
 	}
 }
+
+// Submission addresses are per-account settings: an admin moves the team SPAM
+// address through the API, a report to the new address becomes a TEAM
+// submission, and the old default is just an unknown address at our host.
+// Neither is ever relayed.
+func TestReportAddressesEndToEnd(t *testing.T) {
+	sink := smtpsink.Start(t)
+	dir := t.TempDir()
+	zone := filepath.Join(dir, "test.zone")
+	os.WriteFile(zone, []byte("$ORIGIN example.net.\n$TTL 300\n@ IN TXT \"v=spf1 -all\"\n"), 0o644)
+	s := startServer(t, dir, "--relay", sink.Addr, "--dns-zone", zone)
+	analyst, _ := newToken(t, dir, "analyst", "analyst@corp.test")
+	viewer, _ := newToken(t, dir, "viewer", "")
+
+	clean := "From: Eve <eve@partner.example.net>\r\nTo: carol@corp.test\r\nSubject: quarterly budget review\r\nMessage-ID: <ra1@partner.example.net>\r\n\r\n" +
+		"meeting agenda quarterly review project deadline budget the and you\r\n"
+	if err := sendMail(t, s.smtpAddr, "eve@partner.example.net", []string{"carol@corp.test"}, clean); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the clean message", 10*time.Second, func() bool { return mailTo(sink.Mail(), "carol@corp.test", "budget") != nil })
+	delivered := string(mailTo(sink.Mail(), "carol@corp.test", "budget").Data)
+	origID := results(t, s.get("/investigate?query=budget", s.token))[0]["id"].(string)
+
+	before := s.get("/settings/report_addresses", viewer)["result"].(map[string]any)
+	if before["team_spam"] != "team-spam@mx.mailwarden.test" || before["report"] != "report@mx.mailwarden.test" {
+		t.Fatalf("default addresses: %v", before)
+	}
+	if code, body := s.api("PATCH", s.base()+"/settings/report_addresses", analyst, strings.NewReader(`{"team_spam":"spam-desk@corp.test"}`)); code != 403 {
+		t.Errorf("an analyst changed the addresses: %d %v", code, body)
+	}
+	code, body := s.api("PATCH", s.base()+"/settings/report_addresses", s.token, strings.NewReader(`{"team_spam":"Spam-Desk@corp.test"}`))
+	if code != 200 || body["result"].(map[string]any)["team_spam"] != "spam-desk@corp.test" {
+		t.Fatalf("PATCH: %d %v", code, body)
+	}
+
+	report := func(to string) string {
+		return "From: analyst@corp.test\r\nTo: " + to + "\r\nSubject: Fwd: quarterly budget review\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nSpam.\r\n--b1\r\n" +
+			"Content-Type: message/rfc822\r\n\r\n" + delivered + "\r\n--b1--\r\n"
+	}
+	if err := sendMail(t, s.smtpAddr, "analyst@corp.test", []string{"spam-desk@corp.test"}, report("spam-desk@corp.test")); err != nil {
+		t.Fatal(err)
+	}
+	team := results(t, s.get("/submissions?type=TEAM", s.token))
+	if len(team) != 1 || team[0]["requested_disposition"] != "SPAM" || team[0]["original_postfix_id"] != origID || team[0]["requested_by"] == nil {
+		t.Fatalf("team submission by the new address: %v", team)
+	}
+	// The old default address no longer routes: what any unknown address at our host becomes.
+	if err := sendMail(t, s.smtpAddr, "analyst@corp.test", []string{"team-spam@mx.mailwarden.test"}, report("team-spam@mx.mailwarden.test")); err != nil {
+		t.Fatal(err)
+	}
+	inv := results(t, s.get("/submissions?type=INVALID", s.token))
+	if len(inv) != 1 || inv[0]["reason"] != "unknown_alias" {
+		t.Fatalf("mail to the old default: %v", inv)
+	}
+	if team := results(t, s.get("/submissions?type=TEAM", s.token)); len(team) != 1 {
+		t.Errorf("the old default made a team submission: %v", team)
+	}
+	waitFor(t, "the team submission", 10*time.Second, func() bool {
+		return s.submission(team[0]["submission_id"].(string), s.token)["status"] == "completed"
+	})
+	if it := s.get("/investigate/"+origID, s.token)["result"].(map[string]any); it["final_disposition"] != "SPAM" {
+		t.Errorf("reported message: %v", it["final_disposition"])
+	}
+	audit := fmt.Sprint(s.get("/audit_log", s.token)["result"])
+	if !strings.Contains(audit, "settings.report_addresses.edit") || !strings.Contains(audit, "spam-desk@corp.test") {
+		t.Errorf("audit log lacks the change: %s", audit)
+	}
+	time.Sleep(200 * time.Millisecond) // outcome mail goes to the analyst; nothing else may reach the relay
+	for _, m := range sink.Mail() {
+		if m.To[0] == "spam-desk@corp.test" || strings.HasSuffix(m.To[0], "@mx.mailwarden.test") {
+			t.Errorf("submission mail relayed to %v", m.To)
+		}
+	}
+}

@@ -252,3 +252,26 @@ func (s *Server) deleteJob(ctx context.Context, p store.Principal, r *http.Reque
 	s.Store.Audit(ctx, store.AuditEntry{AccountID: p.AccountID, Actor: p.Name, Action: "bulk.delete", Target: id})
 	return map[string]string{"job_id": id}, nil, nil
 }
+
+// ReleaseBatch is the bulk RELEASE action, batched (bulk.BatchAction): each
+// message's recipients are queued for the relay with its action-log and audit
+// entries, and the bulk worker commits a whole batch in one transaction. As
+// ReleaseQueued, delivery is left to the relay worker; a recipient already
+// queued or delivered is not queued again.
+func (s *Server) ReleaseBatch(ctx context.Context, j store.Job, msgs []store.Message) []store.JobItem {
+	actor := j.RequestedBy + " (bulk " + j.ID + ")"
+	now := time.Now()
+	items := make([]store.JobItem, len(msgs))
+	for i, m := range msgs {
+		status, undelivered := "already released", []string{}
+		if m.IsQuarantined {
+			status, undelivered = "queued", m.EnvelopeTo
+		}
+		props := map[string]string{"delivered": "", "failed": "", "undelivered": strings.Join(undelivered, ","), "bulk_job": j.ID}
+		detail, _ := json.Marshal(map[string]any{"delivered": []string{}, "failed": []string{}, "undelivered": undelivered, "status": status, "bulk_job": j.ID})
+		items[i] = store.JobItem{MessageSeq: m.Seq, Release: m.EnvelopeTo,
+			Actions: []store.Action{{Operation: "RELEASE", Status: status, RequestedBy: actor, Properties: props, CreatedAt: now, CompletedAt: now}},
+			Audit:   []store.AuditEntry{{AccountID: j.AccountID, Actor: actor, Action: "message.release", Target: m.ID, Detail: string(detail)}}}
+	}
+	return items
+}

@@ -40,6 +40,7 @@ func (s *Server) SubmissionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Base+"/submissions/{submission_id}", readRoles, s.getSubmission)
 	s.handle(mux, "POST "+Base+"/submissions/{submission_id}/review", writeRoles, s.reviewSubmission)
 	s.handle(mux, "POST "+Base+"/submissions/{submission_id}/escalate", writeRoles, s.escalateSubmission)
+	s.reportAddressRoutes(mux) // settings_report.go
 }
 
 func (s *Server) maxSubmissionBody() int64 {

@@ -19,11 +19,22 @@ import (
 // Action applies a job's action to one message; an error fails that message only.
 type Action func(ctx context.Context, j store.Job, m store.Message) error
 
+// BatchAction computes the writes of a job's action for a batch of messages,
+// reading only: one item per message (Error set for a message that fails). The
+// worker commits the items with the messages' outcomes in one transaction
+// (store.FinishJobBatch), so a batch is applied once even when a restart
+// interrupts it. Side effects outside the store must be idempotent.
+type BatchAction func(ctx context.Context, j store.Job, msgs []store.Message) []store.JobItem
+
 // Worker runs jobs.
 type Worker struct {
 	Store   store.Store
 	Actions map[string]Action
-	Log     *slog.Logger
+	// Batches are batched actions; one named here is used instead of Actions'.
+	Batches map[string]BatchAction
+	// Committed, when set, is called after each committed batch (to wake the relay).
+	Committed func(j store.Job)
+	Log       *slog.Logger
 	// Batch is how many messages are discovered or processed per transaction.
 	Batch int
 	// Lease is how long a claimed job is ours without renewal.
@@ -80,7 +91,8 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 		w.Store.SetJobStatus(ctx, j.ID, store.JobFailed, msg+": "+err.Error())
 	}
 	action, ok := w.Actions[j.Action]
-	if !ok {
+	batchAction, batched := w.Batches[j.Action]
+	if !ok && !batched {
 		fail("unsupported action", fmt.Errorf("%q", j.Action))
 		return
 	}
@@ -139,24 +151,17 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 		if len(seqs) == 0 {
 			break
 		}
-		results := make(map[int64]string, len(seqs))
-		for _, seq := range seqs {
-			m, err := w.Store.GetMessageBySeq(ctx, seq)
-			if err == nil && m.AccountID != j.AccountID {
-				err = store.ErrNotFound
-			}
-			if err == nil {
-				err = action(ctx, j, m)
-			}
-			if err != nil {
-				results[seq] = err.Error()
-			} else {
-				results[seq] = ""
-			}
+		if batched {
+			err = w.batch(ctx, j, seqs, batchAction)
+		} else {
+			err = w.each(ctx, j, seqs, action)
 		}
-		if err := w.Store.FinishJobMessages(ctx, j.ID, results); err != nil {
+		if err != nil {
 			fail("processing", err)
 			return
+		}
+		if w.Committed != nil {
+			w.Committed(j)
 		}
 		if err := w.Store.RenewJobLease(ctx, j.ID, w.id, w.Lease); err != nil {
 			log.Warn("bulk: lease renewal", "err", err)
@@ -165,6 +170,56 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 	w.Store.SetJobStatus(ctx, j.ID, store.JobCompleted, "")
 	w.Store.Audit(ctx, store.AuditEntry{AccountID: j.AccountID, Actor: j.RequestedBy, Action: "bulk." + j.Action + ".completed", Target: j.ID})
 	log.Info("bulk: job completed")
+}
+
+// each applies a per-message action and records the outcomes.
+func (w *Worker) each(ctx context.Context, j store.Job, seqs []int64, action Action) error {
+	results := make(map[int64]string, len(seqs))
+	for _, seq := range seqs {
+		m, err := w.message(ctx, j, seq)
+		if err == nil {
+			err = action(ctx, j, m)
+		}
+		if err != nil {
+			results[seq] = err.Error()
+		} else {
+			results[seq] = ""
+		}
+	}
+	return w.Store.FinishJobMessages(ctx, j.ID, results)
+}
+
+// batch applies a batched action: its writes and the outcomes in one transaction.
+func (w *Worker) batch(ctx context.Context, j store.Job, seqs []int64, action BatchAction) error {
+	var msgs []store.Message
+	var items []store.JobItem
+	for _, seq := range seqs {
+		m, err := w.message(ctx, j, seq)
+		if err != nil {
+			items = append(items, store.JobItem{MessageSeq: seq, Error: err.Error()})
+			continue
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) > 0 {
+		got := action(ctx, j, msgs)
+		if len(got) != len(msgs) {
+			return fmt.Errorf("bulk: %s gave %d results for %d messages", j.Action, len(got), len(msgs))
+		}
+		items = append(items, got...)
+	}
+	if ctx.Err() != nil {
+		return nil // shutting down: the batch is done again after the restart
+	}
+	return w.Store.FinishJobBatch(ctx, j.ID, items)
+}
+
+func (w *Worker) message(ctx context.Context, j store.Job, seq int64) (store.Message, error) {
+	m, err := w.Store.GetMessageBySeq(ctx, seq)
+	if err == nil && m.AccountID != j.AccountID {
+		err = store.ErrNotFound
+	}
+	return m, err
 }
 
 // cancelled checks for a cancel request and finishes the job if there is one.

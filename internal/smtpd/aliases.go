@@ -8,12 +8,15 @@ import (
 )
 
 // AliasHandler takes mail for the gateway's own addresses (the submission
-// aliases): it never enters the pipeline and is never relayed.
+// addresses): it never enters the pipeline and is never relayed.
 type AliasHandler interface {
-	// Ours reports whether mail to rcpt is for the handler.
-	Ours(rcpt string) bool
-	// Take handles one message for the recipients that are Ours; a nil error
-	// means it is durably recorded.
+	// Split separates the recipients that are the handler's from the others;
+	// an error (the routing table could not be read) refuses the message
+	// with a temporary failure rather than relaying what may be a report.
+	Split(ctx context.Context, rcpts []string) (ours, others []string, err error)
+	// Take handles one message for the recipients that are the handler's;
+	// acct is the account the listener files mail under. A nil error means
+	// it is durably recorded.
 	Take(ctx context.Context, acct store.Account, env pipeline.Envelope, raw []byte) error
 }
 
@@ -21,16 +24,9 @@ type AliasHandler interface {
 func (s *Server) HandleAliases(h AliasHandler) { s.aliases = h }
 
 // splitAliases separates recipients for the alias handler from the others.
-func (s *Server) splitAliases(rcpts []string) (ours, others []string) {
+func (s *Server) splitAliases(ctx context.Context, rcpts []string) (ours, others []string, err error) {
 	if s.aliases == nil {
-		return nil, rcpts
+		return nil, rcpts, nil
 	}
-	for _, r := range rcpts {
-		if s.aliases.Ours(r) {
-			ours = append(ours, r)
-		} else {
-			others = append(others, r)
-		}
-	}
-	return ours, others
+	return s.aliases.Split(ctx, rcpts)
 }

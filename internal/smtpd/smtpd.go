@@ -151,7 +151,11 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.log.Error("smtpd: account", "err", err)
 		return errTemp
 	}
-	ours, others := s.srv.splitAliases(s.rcpts)
+	ours, others, err := s.srv.splitAliases(ctx, s.rcpts)
+	if err != nil {
+		s.srv.log.Error("smtpd: alias routing", "err", err)
+		return errTemp
+	}
 	if len(ours) > 0 {
 		aenv := pipeline.Envelope{ClientIP: s.ip, Helo: s.helo, MailFrom: s.from, Recipients: ours, Mode: pipeline.ModeDirect}
 		if err := s.srv.aliases.Take(ctx, acct, aenv, raw); err != nil {

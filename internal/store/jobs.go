@@ -76,4 +76,39 @@ type Jobs interface {
 	// SetJobStatus moves a job to a status (and stamps started/completed times).
 	SetJobStatus(ctx context.Context, jobID, status, message string) error
 	JobMessages(ctx context.Context, accountID int64, jobID string, offset, limit int) ([]JobMessage, int, error)
+
+	// Added for issue 6 (bulk actions batched; ported by each implementation).
+
+	// FinishJobBatch applies the writes of one batch of a job and records each
+	// message's outcome with the job's counters, all in one transaction. A
+	// message no longer pending in the job (finished before a restart) is
+	// skipped with its writes, so a batch is applied exactly once however often
+	// a worker retries it.
+	FinishJobBatch(ctx context.Context, jobID string, items []JobItem) error
+}
+
+// JobItem is one message's outcome in a batch of a bulk job and the writes that
+// go with it (FinishJobBatch). The writes are applied in this order.
+type JobItem struct {
+	MessageSeq int64
+	Error      string // "" for success; a failed message gets no writes
+
+	// Disposition, when set, becomes the message's disposition with Triggers
+	// (as SetDisposition).
+	Disposition string
+	Triggers    []byte
+	// Release queues these recipients for delivery (those not already queued
+	// or delivered) and clears the quarantine flag (as QueueDeliveries).
+	Release []string
+	// Hold quarantines the message if it is not delivered yet (as HoldMessage).
+	Hold bool
+	// IfChanged writes the rest (submission, actions, trace, audit) only when
+	// Disposition, Release or Hold changed the message: redoing an item whose
+	// change is in already adds no second log entry.
+	IfChanged bool
+	// Submission, when set, is inserted as given (ID set when empty; Seq set).
+	Submission *Submission
+	Actions    []Action
+	Trace      []TraceLine
+	Audit      []AuditEntry
 }

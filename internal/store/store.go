@@ -177,6 +177,10 @@ type Store interface {
 	Submissions // reclassification submissions (submissions.go)
 	Users       // console users and sessions (users.go)
 
+	// Console (issue 7): Overview rollups, API token listing and revocation,
+	// the account's quarantine policy (console.go).
+	Console
+
 	Close() error
 
 	CreateAccount(ctx context.Context, name string) (Account, error)

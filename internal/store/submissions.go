@@ -140,4 +140,52 @@ type Submissions interface {
 	// CampaignMessages lists the account's messages of a campaign with seq above
 	// after, oldest first, at most limit.
 	CampaignMessages(ctx context.Context, accountID int64, campaignID string, after int64, limit int) ([]Message, error)
+
+	// Added for issue 6 (lease renewal, per-account submission addresses;
+	// ported by each implementation).
+
+	// RenewSubmissionLease extends worker's lease on a claimed submission to
+	// now+lease; ErrConflict when the lease is not worker's any more (it ran
+	// out and another worker took the submission, or it was saved).
+	RenewSubmissionLease(ctx context.Context, id, worker string, lease time.Duration) error
+
+	// ApplyMessageChanges makes the writes of items in one transaction, in
+	// order, as FinishJobBatch does but with no job: Error is ignored (the
+	// campaign pass of a team submission writes a page of messages at once).
+	ApplyMessageChanges(ctx context.Context, items []JobItem) error
+
+	// ReportAddresses lists configured submission addresses: of one account,
+	// or of every account when accountID is 0; ordered by account and role.
+	ReportAddresses(ctx context.Context, accountID int64) ([]ReportAddress, error)
+	// SetReportAddresses sets the account's addresses by role ("" removes the
+	// role's address: its default applies again), in one transaction that
+	// bumps ReportAddressesVersion. ErrConflict when an address is another
+	// account's: an address routes to exactly one account.
+	SetReportAddresses(ctx context.Context, accountID int64, byRole map[string]string) error
+	// ReportAddressesVersion changes whenever any account's addresses change
+	// (0 before the first change): routing caches compare it to reload.
+	ReportAddressesVersion(ctx context.Context) (int64, error)
+}
+
+// Roles of submission addresses: the user report address and one team address
+// per disposition.
+const (
+	AddrReport         = "report"
+	AddrTeamMalicious  = "team_malicious"
+	AddrTeamSuspicious = "team_suspicious"
+	AddrTeamSpoof      = "team_spoof"
+	AddrTeamSpam       = "team_spam"
+	AddrTeamBulk       = "team_bulk"
+	AddrTeamClean      = "team_clean" // disposition NONE
+)
+
+// AddrRoles are the address roles in their listed order.
+var AddrRoles = []string{AddrReport, AddrTeamMalicious, AddrTeamSuspicious, AddrTeamSpoof, AddrTeamSpam, AddrTeamBulk, AddrTeamClean}
+
+// ReportAddress is an account's configured address for one role.
+type ReportAddress struct {
+	AccountID int64
+	Role      string // one of AddrRoles
+	Address   string // lower-case local@domain
+	UpdatedAt time.Time
 }

@@ -157,13 +157,20 @@ type Service struct {
 	Holder   Holder             // nil: the account's hold dispositions
 	Release  ReleaseFunc
 	Mailer   Mailer // nil: no outcome mail
-	Hostname string // aliases are at this host; notices come from mailwarden@Hostname
-	Limits   Limits
-	Log      *slog.Logger
+	Hostname string // default submission addresses are at this host; notices come from mailwarden@Hostname
+	// DefaultAccount owns the default submission addresses (aliases.go); 0:
+	// the account the listener files their mail under.
+	DefaultAccount int64
+	Limits         Limits
+	Log            *slog.Logger
 	// Now is the clock (tests may set it).
 	Now func() time.Time
+	// Lease is how long the worker holds a claimed submission between renewals
+	// (default 2 minutes; renewed every third of it while processing).
+	Lease time.Duration
 
-	wake chan struct{}
+	wake   chan struct{}
+	routes routes // submission address routing cache (aliases.go)
 }
 
 func (s *Service) now() time.Time {

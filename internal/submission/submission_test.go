@@ -381,7 +381,14 @@ func TestTakeMail(t *testing.T) {
 	if s, ok := got["INVALID/"+ReasonNoEML]; !ok || s.NotifyAddr != "" {
 		t.Errorf("bounce to report@: %+v (a null sender is never answered)", s)
 	}
-	if !e.svc.Ours("report@MX.test") || e.svc.Ours("bob@corp.test") {
+	ours := func(rcpt string) bool {
+		ok, err := e.svc.Ours(ctx, rcpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !ours("report@MX.test") || ours("bob@corp.test") {
 		t.Errorf("Ours")
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // Worker tuning.
 const (
-	leaseTime    = 2 * time.Minute // a claimed submission is ours this long
+	leaseTime    = 2 * time.Minute // a claimed submission is ours this long, renewed while we work on it (Service.Lease)
 	maxAttempts  = 8               // processing gives up after this many failures
 	maxNotify    = 6               // outcome mail gives up after this many failures
 	campaignPage = 200
@@ -71,7 +71,7 @@ func (s *Service) Run(ctx context.Context) {
 // RunOnce processes due submissions until none is left.
 func (s *Service) RunOnce(ctx context.Context, worker string) {
 	for ctx.Err() == nil {
-		sub, err := s.Store.ClaimSubmission(ctx, worker, leaseTime)
+		sub, err := s.Store.ClaimSubmission(ctx, worker, s.lease())
 		if errors.Is(err, store.ErrNotFound) {
 			return
 		}
@@ -79,9 +79,57 @@ func (s *Service) RunOnce(ctx context.Context, worker string) {
 			s.log().Error("submission: claim", "err", err)
 			return
 		}
-		s.handle(ctx, sub)
+		s.handleLeased(ctx, worker, sub)
 	}
 }
+
+func (s *Service) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return leaseTime
+}
+
+// handleLeased handles a claimed submission while a heartbeat renews its lease
+// every third of the lease time, so a long campaign pass is never taken over
+// by another worker. When a renewal finds the lease gone (we stalled past it
+// and another worker took the submission), the work is cancelled and nothing
+// is saved: the other worker owns it now.
+func (s *Service) handleLeased(ctx context.Context, worker string, sub store.Submission) {
+	hctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lease := s.lease()
+		tick := time.NewTicker(lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-tick.C:
+			}
+			err := s.Store.RenewSubmissionLease(hctx, sub.ID, worker, lease)
+			if errors.Is(err, store.ErrConflict) {
+				s.log().Warn("submission: lease lost", "id", sub.ID)
+				cancel(errLeaseLost)
+				return
+			}
+			if err != nil && hctx.Err() == nil {
+				s.log().Error("submission: lease renewal", "id", sub.ID, "err", err)
+			}
+		}
+	}()
+	s.handle(context.WithValue(hctx, leaseKey{}, leased{worker, sub.ID}), sub)
+	cancel(nil)
+	<-done
+}
+
+// leased names the submission a worker holds, in the context of its handling.
+type leaseKey struct{}
+type leased struct{ worker, id string }
+
+var errLeaseLost = errors.New("submission: lease lost to another worker")
 
 func (s *Service) handle(ctx context.Context, sub store.Submission) {
 	sub.Attempts++
@@ -137,6 +185,17 @@ func (s *Service) handle(ctx context.Context, sub store.Submission) {
 }
 
 func (s *Service) save(ctx context.Context, sub *store.Submission) {
+	if ctx.Err() != nil {
+		// Lease lost or shutting down: whoever holds the submission next does it again.
+		return
+	}
+	if l, ok := ctx.Value(leaseKey{}).(leased); ok && l.id == sub.ID {
+		// The last word on a leased submission is the holder's: check just before saving.
+		if err := s.Store.RenewSubmissionLease(ctx, sub.ID, l.worker, s.lease()); errors.Is(err, store.ErrConflict) {
+			s.log().Warn("submission: lease lost before saving", "id", sub.ID)
+			return
+		}
+	}
 	if err := s.Store.SaveSubmission(ctx, sub); err != nil {
 		s.log().Error("submission: save", "id", sub.ID, "err", err)
 	}
@@ -367,6 +426,13 @@ func (s *Service) propagate(ctx context.Context, acct store.Account, actor store
 		if err != nil {
 			return changed, err
 		}
+		// A page is re-scored first (reading only), then its writes go in one
+		// transaction; releases (deliveries) follow it. Reclassifications and
+		// holds are conditional, so a page redone after a restart does not
+		// log them twice.
+		var items []store.JobItem
+		var releases []store.Message
+		n := 0
 		for _, sib := range msgs {
 			after = sib.Seq
 			if sib.Seq == m.Seq {
@@ -383,25 +449,53 @@ func (s *Service) propagate(ctx context.Context, acct store.Account, actor store
 			triggers := v.Triggers
 			if got != want {
 				if v.Disposition == detect.Malicious {
-					s.Store.AddAction(ctx, sib.Seq, store.Action{Operation: "RECLASSIFY", Status: "skipped", RequestedBy: sub.RequestedBy,
-						Properties: map[string]string{"submission_id": sub.ID, "from": sib.Disposition, "to": want, "rescored": got,
-							"reason": "re-scored MALICIOUS on its own"}, CompletedAt: s.now()})
+					items = append(items, store.JobItem{MessageSeq: sib.Seq, Actions: []store.Action{{Operation: "RECLASSIFY", Status: "skipped",
+						RequestedBy: sub.RequestedBy, Properties: map[string]string{"submission_id": sub.ID, "from": sib.Disposition, "to": want,
+							"rescored": got, "reason": "re-scored MALICIOUS on its own"}, CompletedAt: s.now()}}})
 					continue
 				}
 				triggers = append(triggers, detect.Trigger{Name: TrigCampaign, Category: detect.CatPolicy, Field: "campaign", Portion: m.CampaignID,
 					Detail: fmt.Sprintf("campaign %s reclassified %s by team submission %s (re-scored %s)", m.CampaignID, want, sub.ID, got)})
 			}
-			if sib.Disposition == want {
-				// Already so (an earlier attempt, or a correct verdict): only the routing may be left.
-				if _, err := s.apply(ctx, acct, actor, sub, sib, want, triggers, OutcomeCampaignReclassified); err != nil {
-					return changed, err
-				}
+			if sib.Disposition != want {
+				tj, _ := json.Marshal(triggers)
+				items = append(items, store.JobItem{MessageSeq: sib.Seq, Disposition: want, Triggers: tj, IfChanged: true,
+					Actions: []store.Action{{Operation: "RECLASSIFY", Status: "completed", RequestedBy: sub.RequestedBy, CompletedAt: s.now(),
+						Properties: map[string]string{"submission_id": sub.ID, "from": sib.Disposition, "to": want, "outcome_code": OutcomeCampaignReclassified}}},
+					Trace: []store.TraceLine{{Direction: "inbound", LoggedAt: s.now(),
+						Line: fmt.Sprintf("reclassified from %s to %s by submission %s (%s)", sib.Disposition, want, sub.ID, OutcomeCampaignReclassified)}}})
+				n++
+			}
+			// Routing, as apply does for the message itself.
+			if len(sib.EnvelopeTo) == 0 || sib.DeliveryStatus == store.StatusJournaled {
 				continue
 			}
-			if _, err := s.apply(ctx, acct, actor, sub, sib, want, triggers, OutcomeCampaignReclassified); err != nil {
+			hold, err := s.holds(ctx, acct, sib.EnvelopeTo, want)
+			if err != nil {
 				return changed, err
 			}
-			changed++
+			switch {
+			case sib.IsQuarantined && !hold:
+				releases = append(releases, sib)
+			case !sib.IsQuarantined && hold:
+				items = append(items, store.JobItem{MessageSeq: sib.Seq, Hold: true, IfChanged: true,
+					Actions: []store.Action{{Operation: "MOVE", Status: "completed", RequestedBy: sub.RequestedBy, CompletedAt: s.now(),
+						Properties: map[string]string{"folder": "quarantine", "submission_id": sub.ID}}},
+					Trace: []store.TraceLine{{Direction: "outbound", LoggedAt: s.now(), Line: "held in quarantine by submission " + sub.ID}}})
+			}
+		}
+		if len(items) > 0 {
+			if err := s.Store.ApplyMessageChanges(ctx, items); err != nil {
+				return changed, err
+			}
+		}
+		changed += n
+		if len(releases) > 0 && s.Release != nil {
+			for _, sib := range releases {
+				if err := s.Release(ctx, actor, sib); err != nil {
+					return changed, fmt.Errorf("release %s: %w", sib.ID, err)
+				}
+			}
 		}
 		if len(msgs) < campaignPage {
 			return changed, nil

@@ -29,17 +29,8 @@ type rowState struct {
 func (s *Server) rowState(q *req, m store.Message) rowState {
 	st := rowState{ID: m.ID, Disposition: m.Disposition, Label: dispLabel(m.Disposition), Class: dispClass(m.Disposition),
 		State: stateLabel(m), Quarantined: m.IsQuarantined}
-	if ss := s.submissions(); ss != nil {
-		subs, _, err := ss.ListSubmissions(q.ctx(), q.p.AccountID, store.SubmissionQuery{Text: m.ID, Limit: 5})
-		if err == nil {
-			for _, x := range subs {
-				if x.MessageID != m.ID {
-					continue
-				}
-				st.Note, st.Pending = submissionNote(x), x.Status == store.SubPending
-				break
-			}
-		}
+	if subs, err := s.Store.MessageSubmissions(q.ctx(), q.p.AccountID, m.ID, 1); err == nil && len(subs) > 0 {
+		st.Note, st.Pending = submissionNote(subs[0]), subs[0].Status == store.SubPending
 	}
 	return st
 }

@@ -85,17 +85,20 @@ type investigationData struct {
 	States       []string
 	CanWrite     bool
 	Problem      string
+	// Search is the query string of the filters (no paging): what "Select
+	// all messages" selects when the matches fill more than this page.
+	Search string
+	More   bool // there are matches on other pages
 }
 
 func canWrite(u store.User) bool { return u.Role == store.RoleAdmin || u.Role == store.RoleAnalyst }
 
-func (s *Server) investigation(q *req) {
-	v := q.r.URL.Query()
-	f := filters{Q: strings.TrimSpace(v.Get("q")), Sender: strings.TrimSpace(v.Get("sender")), Recipient: strings.TrimSpace(v.Get("recipient")),
+// parseFilters reads the Investigation search form; what it cannot use is
+// described in problems (and left out of the query).
+func parseFilters(v url.Values) (f filters, sq store.Query, problems []string) {
+	f = filters{Q: strings.TrimSpace(v.Get("q")), Sender: strings.TrimSpace(v.Get("sender")), Recipient: strings.TrimSpace(v.Get("recipient")),
 		Subject: strings.TrimSpace(v.Get("subject")), Start: v.Get("start"), End: v.Get("end"), Per: defaultPer}
-	d := investigationData{Dispositions: dispositionOptions(), States: deliveryStates, CanWrite: canWrite(q.user)}
-	sq := store.Query{Text: f.Q, Sender: f.Sender, Recipient: f.Recipient, Subject: f.Subject}
-	var problems []string
+	sq = store.Query{Text: f.Q, Sender: f.Sender, Recipient: f.Recipient, Subject: f.Subject}
 	if x := v.Get("disposition"); x != "" {
 		if disp, ok := detect.ParseDisposition(x); ok {
 			f.Disposition, sq.Disposition = string(disp), string(disp)
@@ -133,6 +136,13 @@ func (s *Server) investigation(q *req) {
 	if n, err := strconv.Atoi(v.Get("per")); err == nil && n > 0 {
 		f.Per = min(n, maxPer)
 	}
+	return f, sq, problems
+}
+
+func (s *Server) investigation(q *req) {
+	v := q.r.URL.Query()
+	f, sq, problems := parseFilters(v)
+	d := investigationData{Dispositions: dispositionOptions(), States: deliveryStates, CanWrite: canWrite(q.user)}
 	page, err := strconv.Atoi(v.Get("page"))
 	if err != nil || page < 1 {
 		page = 1
@@ -164,6 +174,10 @@ func (s *Server) investigation(q *req) {
 		d.Next = link(page + 1)
 	}
 	d.Problem = strings.Join(problems, "; ")
+	d.More = d.Prev != "" || d.Next != ""
+	sv := f.values()
+	sv.Del("per")
+	d.Search = sv.Encode()
 	s.render(q, http.StatusOK, "investigation", "Investigation", d)
 }
 
@@ -263,17 +277,9 @@ func (s *Server) messagePage(q *req) {
 			}
 		}
 	}
-	if ss := s.submissions(); ss != nil {
-		subs, _, err := ss.ListSubmissions(q.ctx(), q.p.AccountID, store.SubmissionQuery{Text: m.ID, Limit: 20})
-		if err != nil {
-			s.internal(q, err)
-			return
-		}
-		for _, x := range subs {
-			if x.MessageID == m.ID {
-				d.Submissions = append(d.Submissions, x)
-			}
-		}
+	if d.Submissions, err = s.Store.MessageSubmissions(q.ctx(), q.p.AccountID, m.ID, 20); err != nil {
+		s.internal(q, err)
+		return
 	}
 	s.render(q, http.StatusOK, "message", m.Subject, d)
 }

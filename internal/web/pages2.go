@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/detect"
@@ -110,17 +109,6 @@ func (s *Server) reclassifications(q *req) {
 	s.render(q, http.StatusOK, "reclassifications", "Reclassifications", d)
 }
 
-// statsCache keeps Overview aggregates briefly: they are costly on a large store.
-type statsCache struct {
-	mu sync.Mutex
-	m  map[int64]cachedStats
-}
-
-type cachedStats struct {
-	at   time.Time
-	data overviewData
-}
-
 const overviewDays = 14
 
 type bar struct {
@@ -172,31 +160,24 @@ func (s *Server) overview(q *req) {
 	s.render(q, http.StatusOK, "overview", "Overview", d)
 }
 
+// overviewStats reads the store's per-day rollup (store.ConsoleStats): its cost
+// grows with days and keys, not messages, so nothing is cached.
 func (s *Server) overviewStats(ctx context.Context, acct int64) (overviewData, error) {
 	now := s.now()
-	s.stats.mu.Lock()
-	if c, ok := s.stats.m[acct]; ok && now.Sub(c.at) < 30*time.Second {
-		s.stats.mu.Unlock()
-		return c.data, nil
-	}
-	s.stats.mu.Unlock()
-	d := overviewData{Days: overviewDays, Computed: now}
+	d := overviewData{Days: overviewDays, Computed: now, Available: true}
 	today := now.UTC().Truncate(24 * time.Hour)
 	since := today.AddDate(0, 0, -(overviewDays - 1))
-	if cs, ok := any(s.Store).(store.ConsoleStats); ok {
-		d.Available = true
-		counts, err := cs.DispositionsByDay(ctx, acct, since)
-		if err != nil {
-			return d, err
-		}
-		if d.Triggers, err = cs.TopTriggers(ctx, acct, since, 10); err != nil {
-			return d, err
-		}
-		if d.Recipients, err = cs.TopRecipients(ctx, acct, since, 10); err != nil {
-			return d, err
-		}
-		chart(&d, counts, since)
+	counts, err := s.Store.DispositionsByDay(ctx, acct, since)
+	if err != nil {
+		return d, err
 	}
+	if d.Triggers, err = s.Store.TopTriggers(ctx, acct, since, 10); err != nil {
+		return d, err
+	}
+	if d.Recipients, err = s.Store.TopRecipients(ctx, acct, since, 10); err != nil {
+		return d, err
+	}
+	chart(&d, counts, since)
 	if ss := s.submissions(); ss != nil {
 		d.SubsAvailable = true
 		_, n, err := ss.ListSubmissions(ctx, acct, store.SubmissionQuery{Type: store.SubmissionTeam, Status: store.SubPending, Limit: 1})
@@ -210,12 +191,6 @@ func (s *Server) overviewStats(ctx context.Context, acct int64) (overviewData, e
 		}
 		d.Unreviewed = n
 	}
-	s.stats.mu.Lock()
-	if s.stats.m == nil {
-		s.stats.m = map[int64]cachedStats{}
-	}
-	s.stats.m[acct] = cachedStats{at: now, data: d}
-	s.stats.mu.Unlock()
 	return d, nil
 }
 
@@ -299,6 +274,8 @@ type settingsData struct {
 	Registry     []store.ImpersonationEntry
 	Domains      []store.ProtectedDomain
 	Users        []store.User
+	Tokens       []store.TokenInfo
+	Hold         []holdOption
 	Dispositions []dispositionOption
 	Saved        string
 	NewToken     string
@@ -334,6 +311,12 @@ func (s *Server) renderSettings(q *req, status int, newToken, role, errMsg strin
 	}
 	if err == nil && d.IsAdmin {
 		d.Users, err = s.Store.ListUsers(ctx, acct)
+	}
+	if err == nil && d.IsAdmin {
+		d.Tokens, err = s.Store.ListTokens(ctx, acct)
+	}
+	for _, o := range d.Dispositions {
+		d.Hold = append(d.Hold, holdOption{dispositionOption: o, Held: d.Account.Holds(o.Value)})
 	}
 	if err != nil {
 		s.internal(q, err)
@@ -494,4 +477,62 @@ func (s *Server) tokenCreate(q *req) {
 	}
 	s.audit(q, "token.create", role, map[string]any{"prefix": tok[:9], "source": "console"})
 	s.renderSettings(q, http.StatusOK, tok, role, "")
+}
+
+// holdOption is one disposition of the quarantine policy form.
+type holdOption struct {
+	dispositionOption
+	Held bool
+}
+
+// holdUpdate replaces the account's default quarantine policy: the
+// dispositions held for recipients outside any protected domain.
+func (s *Server) holdUpdate(q *req) {
+	ctx, acct := q.ctx(), q.p.AccountID
+	before, err := s.Store.Account(ctx, acct)
+	if err != nil {
+		s.internal(q, err)
+		return
+	}
+	hold := []string{}
+	for _, d := range detect.Dispositions {
+		if q.r.FormValue("hold_"+string(d)) == "on" {
+			hold = append(hold, string(d))
+		}
+	}
+	if err := s.Store.SetHoldDispositions(ctx, acct, hold); err != nil {
+		s.internal(q, err)
+		return
+	}
+	s.audit(q, "settings.quarantine.update", strconv.FormatInt(acct, 10),
+		map[string]any{"source": "console", "from": before.HoldDispositions, "to": hold})
+	http.Redirect(q.w, q.r, "/settings?saved=quarantine#quarantine", http.StatusSeeOther)
+}
+
+// tokenRevoke revokes an API token of the account: the API refuses it at once.
+func (s *Server) tokenRevoke(q *req) {
+	id, err := strconv.ParseInt(q.r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.renderError(q, http.StatusNotFound, "No such token.")
+		return
+	}
+	var prefix string
+	if toks, err := s.Store.ListTokens(q.ctx(), q.p.AccountID); err == nil {
+		for _, t := range toks {
+			if t.ID == id {
+				prefix = t.Prefix
+			}
+		}
+	}
+	err = s.Store.RevokeToken(q.ctx(), q.p.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(q, http.StatusNotFound, "No such token, or it is revoked already.")
+		return
+	}
+	if err != nil {
+		s.internal(q, err)
+		return
+	}
+	s.audit(q, "token.revoke", strconv.FormatInt(id, 10), map[string]any{"prefix": prefix, "source": "console"})
+	http.Redirect(q.w, q.r, "/settings?saved=tokens#tokens", http.StatusSeeOther)
 }

@@ -68,7 +68,6 @@ type Server struct {
 
 	once  sync.Once
 	pages map[string]*template.Template
-	stats statsCache
 }
 
 func (s *Server) now() time.Time {
@@ -121,6 +120,11 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/{kind}", s.action(admins, s.settingsCreate))
 	mux.Handle("POST /settings/{kind}/{id}/delete", s.action(admins, s.settingsDelete))
 	mux.Handle("POST /settings/tokens", s.action(admins, s.tokenCreate))
+	mux.Handle("POST /settings/tokens/{id}/revoke", s.action(admins, s.tokenRevoke))
+	mux.Handle("POST /settings/quarantine", s.action(admins, s.holdUpdate))
+	mux.Handle("GET /console/count", s.authed(nil, s.countMatches))
+	mux.Handle("POST /console/bulk", s.action(writers, s.bulkCreate))
+	mux.Handle("GET /console/jobs/{id}", s.authed(nil, s.jobState))
 }
 
 // secure sets the headers every console answer carries.

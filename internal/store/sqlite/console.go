@@ -2,16 +2,49 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/store"
 )
 
-var _ store.ConsoleStats = (*Store)(nil)
+var _ store.Console = (*Store)(nil)
 
-// statsScanLimit bounds how many recent detections the top lists read, so the
-// Overview stays quick on a large store.
-const statsScanLimit = 20000
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// addRollup adds delta (+1 or -1) to every rollup count of k (migration
+// 0500_rollup.sql), in the caller's transaction.
+func addRollup(ctx context.Context, tx execer, k store.RollupKeys, delta int) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_dispositions(account_id, day, disposition, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT(account_id, day, disposition) DO UPDATE SET n = n + excluded.n`, k.AccountID, k.Day, k.Disposition, delta); err != nil {
+		return fmt.Errorf("sqlite: rollup: %w", err)
+	}
+	for _, name := range k.Triggers {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_triggers(account_id, day, name, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT(account_id, day, name) DO UPDATE SET n = n + excluded.n`, k.AccountID, k.Day, name, delta); err != nil {
+			return fmt.Errorf("sqlite: rollup: %w", err)
+		}
+	}
+	for _, r := range k.Recipients {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_recipients(account_id, day, recipient, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT(account_id, day, recipient) DO UPDATE SET n = n + excluded.n`, k.AccountID, k.Day, r, delta); err != nil {
+			return fmt.Errorf("sqlite: rollup: %w", err)
+		}
+	}
+	return nil
+}
+
+func day(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli() / 86400000
+}
 
 func (s *Store) counts(ctx context.Context, q string, args ...any) ([]store.Count, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -30,39 +63,126 @@ func (s *Store) counts(ctx context.Context, q string, args ...any) ([]store.Coun
 	return out, rows.Err()
 }
 
-// DispositionsByDay counts messages per UTC day and disposition.
+// DispositionsByDay counts messages per UTC day and disposition from the rollup.
 func (s *Store) DispositionsByDay(ctx context.Context, accountID int64, since time.Time) ([]store.Count, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT scanned_at / 86400000 AS day, disposition, count(*) FROM messages
-		WHERE account_id = ? AND scanned_at >= ? GROUP BY day, disposition ORDER BY day`, accountID, ms(since))
+	rows, err := s.db.QueryContext(ctx, `SELECT day, disposition, n FROM rollup_dispositions
+		WHERE account_id = ? AND day >= ? AND n > 0 ORDER BY day, disposition`, accountID, day(since))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.Count
 	for rows.Next() {
-		var day int64
+		var d int64
 		var c store.Count
-		if err := rows.Scan(&day, &c.Key, &c.N); err != nil {
+		if err := rows.Scan(&d, &c.Key, &c.N); err != nil {
 			return nil, err
 		}
-		c.Day = time.UnixMilli(day * 86400000).UTC()
+		c.Day = time.UnixMilli(d * 86400000).UTC()
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
-// TopTriggers counts scoring trigger names on recent detections.
+// TopTriggers counts detections per scoring trigger name from the rollup.
 func (s *Store) TopTriggers(ctx context.Context, accountID int64, since time.Time, limit int) ([]store.Count, error) {
-	return s.counts(ctx, `SELECT json_extract(t.value, '$.name') AS name, count(*) AS n
-		FROM (SELECT triggers FROM messages WHERE account_id = ? AND scanned_at >= ? AND disposition <> 'NONE' ORDER BY seq DESC LIMIT ?) m,
-		json_each(m.triggers) t WHERE json_extract(t.value, '$.score') > 0 GROUP BY name ORDER BY n DESC, name LIMIT ?`,
-		accountID, ms(since), statsScanLimit, limit)
+	return s.counts(ctx, `SELECT name, sum(n) AS c FROM rollup_triggers WHERE account_id = ? AND day >= ?
+		GROUP BY name HAVING c > 0 ORDER BY c DESC, name LIMIT ?`, accountID, day(since), limit)
 }
 
-// TopRecipients counts recipients of recent detections.
+// TopRecipients counts detections per recipient from the rollup.
 func (s *Store) TopRecipients(ctx context.Context, accountID int64, since time.Time, limit int) ([]store.Count, error) {
-	return s.counts(ctx, `SELECT lower(r.value) AS rcpt, count(*) AS n
-		FROM (SELECT envelope_to FROM messages WHERE account_id = ? AND scanned_at >= ? AND disposition <> 'NONE' ORDER BY seq DESC LIMIT ?) m,
-		json_each(m.envelope_to) r GROUP BY rcpt ORDER BY n DESC, rcpt LIMIT ?`,
-		accountID, ms(since), statsScanLimit, limit)
+	return s.counts(ctx, `SELECT recipient, sum(n) AS c FROM rollup_recipients WHERE account_id = ? AND day >= ?
+		GROUP BY recipient HAVING c > 0 ORDER BY c DESC, recipient LIMIT ?`, accountID, day(since), limit)
+}
+
+// ListTokens lists the account's API tokens, newest first.
+func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]store.TokenInfo, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, account_id, prefix, role, created_at, coalesce(last_used_at, 0), coalesce(revoked_at, 0)
+		FROM api_tokens WHERE account_id = ? ORDER BY id DESC`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.TokenInfo
+	for rows.Next() {
+		var t store.TokenInfo
+		var created, used, revoked int64
+		if err := rows.Scan(&t.ID, &t.AccountID, &t.Prefix, &t.Role, &created, &used, &revoked); err != nil {
+			return nil, err
+		}
+		t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromMS(created), fromMS(used), fromMS(revoked)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes one of the account's tokens.
+func (s *Store) RevokeToken(ctx context.Context, accountID, id int64) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL`,
+		time.Now().UnixMilli(), id, accountID)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// touchToken records that a token was used, at most once per TokenLastUsedEvery.
+func (s *Store) touchToken(ctx context.Context, id, lastUsed int64) {
+	now := time.Now()
+	if lastUsed != 0 && now.Sub(fromMS(lastUsed)) < store.TokenLastUsedEvery {
+		return
+	}
+	// Best effort: a busy database must not refuse the request, so the error is dropped.
+	s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now.UnixMilli(), id)
+}
+
+// SetHoldDispositions replaces the account's default quarantine dispositions.
+func (s *Store) SetHoldDispositions(ctx context.Context, accountID int64, dispositions []string) error {
+	var list []string
+	seen := map[string]bool{}
+	for _, d := range dispositions {
+		d = strings.TrimSpace(d)
+		if d == "" || strings.Contains(d, ",") {
+			return fmt.Errorf("sqlite: hold dispositions: bad value %q", d)
+		}
+		if !seen[d] {
+			seen[d] = true
+			list = append(list, d)
+		}
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET hold_dispositions = ? WHERE id = ?`, strings.Join(list, ","), accountID)
+	if err != nil {
+		return fmt.Errorf("sqlite: hold dispositions: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// MessageSubmissions lists a message's submissions, newest first (index
+// submissions_account_message, migration 0501).
+func (s *Store) MessageSubmissions(ctx context.Context, accountID int64, messageID string, limit int) ([]store.Submission, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE account_id = ? AND message_id = ? ORDER BY seq DESC LIMIT ?`,
+		accountID, messageID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: message submissions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Submission
+	for rows.Next() {
+		sub, err := scanSubmission(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -252,4 +253,139 @@ func (s *Store) JobMessages(ctx context.Context, accountID int64, jobID string, 
 		out = append(out, m)
 	}
 	return out, total, rows.Err()
+}
+
+// FinishJobBatch applies a batch's writes and outcomes in one transaction.
+func (s *Store) FinishJobBatch(ctx context.Context, jobID string, items []store.JobItem) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: job batch: %w", err)
+	}
+	defer tx.Rollback()
+	now := time.Now()
+	mark, err := tx.PrepareContext(ctx, `UPDATE bulk_job_messages SET status = ?, error = ?, updated_at = ? WHERE job_id = ? AND message_seq = ? AND status = 'pending'`)
+	if err != nil {
+		return fmt.Errorf("sqlite: job batch: %w", err)
+	}
+	defer mark.Close()
+	ok, failed := 0, 0
+	for i := range items {
+		it := &items[i]
+		status := "success"
+		if it.Error != "" {
+			status = "failed"
+		}
+		res, err := mark.ExecContext(ctx, status, it.Error, now.UnixMilli(), jobID, it.MessageSeq)
+		if err != nil {
+			return fmt.Errorf("sqlite: job batch: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // done before a restart: its writes are in already
+		}
+		if it.Error != "" {
+			failed++
+			continue
+		}
+		ok++
+		if err := applyJobItem(ctx, tx, it, now); err != nil {
+			return fmt.Errorf("sqlite: job batch: message %d: %w", it.MessageSeq, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bulk_jobs SET successful = successful + ?, failed = failed + ? WHERE id = ?`, ok, failed, jobID); err != nil {
+		return fmt.Errorf("sqlite: job batch: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: job batch: %w", err)
+	}
+	return nil
+}
+
+// applyJobItem makes one message's writes of a batch, with the same SQL as
+// SetDisposition, QueueDeliveries, HoldMessage, CreateSubmission, AddAction,
+// AddTrace and Audit.
+func applyJobItem(ctx context.Context, tx *sql.Tx, it *store.JobItem, now time.Time) error {
+	seq := it.MessageSeq
+	changed := false
+	if it.Disposition != "" {
+		c, err := setDispositionTx(ctx, tx, seq, it.Disposition, it.Triggers)
+		if err != nil {
+			return err
+		}
+		changed = c
+	}
+	if len(it.Release) > 0 {
+		changed = true
+		for _, r := range it.Release {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deliveries(message_seq, recipient, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`,
+				seq, r, now.UnixMilli(), now.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET is_quarantined = 0, delivery_status = CASE WHEN delivery_status = 'delivered' THEN 'delivered' ELSE 'queued' END WHERE seq = ?`, seq); err != nil {
+			return err
+		}
+	}
+	if it.Hold {
+		held, err := holdMessageTx(ctx, tx, seq)
+		if err != nil {
+			return err
+		}
+		changed = changed || held
+	}
+	if it.IfChanged && !changed {
+		return nil
+	}
+	if it.Submission != nil {
+		if err := insertSubmission(ctx, tx, it.Submission); err != nil {
+			return err
+		}
+	}
+	for _, a := range it.Actions {
+		props, _ := json.Marshal(a.Properties)
+		if a.CreatedAt.IsZero() {
+			a.CreatedAt = now
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO action_log(message_seq, operation, status, requested_by, properties, created_at, completed_at) VALUES (?,?,?,?,?,?,?)`,
+			seq, a.Operation, a.Status, a.RequestedBy, string(props), ms(a.CreatedAt), nullIfZero(ms(a.CompletedAt))); err != nil {
+			return err
+		}
+	}
+	for _, t := range it.Trace {
+		at := t.LoggedAt
+		if at.IsZero() {
+			at = now
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES (?, ?, ?, ?)`, seq, t.Direction, at.UnixMilli(), t.Line); err != nil {
+			return err
+		}
+	}
+	for _, e := range it.Audit {
+		if e.Detail == "" {
+			e.Detail = "{}"
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log(account_id, actor, action, target, detail, created_at) VALUES (?,?,?,?,?,?)`,
+			e.AccountID, e.Actor, e.Action, e.Target, e.Detail, now.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyMessageChanges makes the items' writes in one transaction.
+func (s *Store) ApplyMessageChanges(ctx context.Context, items []store.JobItem) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: message changes: %w", err)
+	}
+	defer tx.Rollback()
+	now := time.Now()
+	for i := range items {
+		if err := applyJobItem(ctx, tx, &items[i], now); err != nil {
+			return fmt.Errorf("sqlite: message changes: message %d: %w", items[i].MessageSeq, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: message changes: %w", err)
+	}
+	return nil
 }

@@ -13,12 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/bits"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -69,44 +67,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrations.SQLite, "sqlite/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := filepath.Base(name)
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := fs.ReadFile(migrations.SQLite, name)
-		if err != nil {
-			return err
-		}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)`, base, time.Now().UnixMilli()); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
-		}
-	}
-	return nil
+	return migrations.Apply(ctx, s.db, migrations.SQLiteDialect)
 }
 
 func ms(t time.Time) int64 {
@@ -192,13 +153,18 @@ func (s *Store) CreateToken(ctx context.Context, accountID int64, role string) (
 // Authenticate resolves a token to its principal.
 func (s *Store) Authenticate(ctx context.Context, token string) (store.Principal, error) {
 	var p store.Principal
-	err := s.db.QueryRowContext(ctx, `SELECT account_id, role, prefix FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashToken(token)).
-		Scan(&p.AccountID, &p.Role, &p.Name)
+	var id, lastUsed int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, role, prefix, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashToken(token)).
+		Scan(&id, &p.AccountID, &p.Role, &p.Name, &lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, store.ErrNotFound
 	}
+	if err != nil {
+		return p, err
+	}
+	s.touchToken(ctx, id, lastUsed)
 	p.Name = "token:" + p.Name
-	return p, err
+	return p, nil
 }
 
 func jsonList(v []string) string {
@@ -256,6 +222,9 @@ func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte,
 			seq, r, now, now); err != nil {
 			return fmt.Errorf("sqlite: queue delivery: %w", err)
 		}
+	}
+	if err := addRollup(ctx, tx, store.Rollup(m.AccountID, m.ScannedAt, m.Disposition, m.Triggers, m.EnvelopeTo), 1); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit message: %w", err)

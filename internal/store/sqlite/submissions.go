@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -71,6 +72,17 @@ func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bo
 			return false, fmt.Errorf("sqlite: submission dedupe: %w", err)
 		}
 	}
+	if err := insertSubmission(ctx, tx, sub); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: commit submission: %w", err)
+	}
+	return true, nil
+}
+
+// insertSubmission inserts sub in tx, filling ID, defaults and Seq.
+func insertSubmission(ctx context.Context, tx *sql.Tx, sub *store.Submission) error {
 	if sub.ID == "" {
 		sub.ID = newSubmissionID()
 	}
@@ -98,13 +110,10 @@ func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bo
 		sub.EscalatedBy, sub.EscalatedSubmissionID, sub.EscalatedFrom, string(sub.Policy), sub.PolicyEntry, sub.CampaignChanged,
 		ms(sub.RequestedAt), nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), sub.LastError)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: insert submission: %w", err)
+		return fmt.Errorf("sqlite: insert submission: %w", err)
 	}
 	sub.Seq, _ = res.LastInsertId()
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: commit submission: %w", err)
-	}
-	return true, nil
+	return nil
 }
 
 // GetSubmission returns one submission of the account.
@@ -245,15 +254,53 @@ func (s *Store) SubmissionContactByEmail(ctx context.Context, accountID int64, e
 	return principal, role, err
 }
 
-// SetDisposition changes a message's disposition and triggers.
+// SetDisposition changes a message's disposition and triggers, and moves the
+// message's counts in the Overview rollup in the same transaction.
 func (s *Store) SetDisposition(ctx context.Context, seq int64, disposition string, triggers []byte) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE messages SET disposition = ?, triggers = ? WHERE seq = ? AND (disposition <> ? OR triggers <> ?)`,
-		disposition, nonEmpty(triggers, "[]"), seq, disposition, nonEmpty(triggers, "[]"))
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: set disposition: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	defer tx.Rollback()
+	changed, err := setDispositionTx(ctx, tx, seq, disposition, triggers)
+	if err != nil || !changed {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: set disposition: %w", err)
+	}
+	return true, nil
+}
+
+// setDispositionTx is SetDisposition in the caller's transaction (bulk job
+// batches, FinishJobBatch, use it too).
+func setDispositionTx(ctx context.Context, tx *sql.Tx, seq int64, disposition string, triggers []byte) (bool, error) {
+	var acct, scanned int64
+	var oldDisp, oldTriggers, envTo string
+	err := tx.QueryRowContext(ctx, `SELECT account_id, scanned_at, disposition, triggers, envelope_to FROM messages WHERE seq = ?`, seq).
+		Scan(&acct, &scanned, &oldDisp, &oldTriggers, &envTo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlite: set disposition: %w", err)
+	}
+	newTriggers := nonEmpty(triggers, "[]")
+	if oldDisp == disposition && oldTriggers == newTriggers {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET disposition = ?, triggers = ? WHERE seq = ?`, disposition, newTriggers, seq); err != nil {
+		return false, fmt.Errorf("sqlite: set disposition: %w", err)
+	}
+	var rcpts []string
+	json.Unmarshal([]byte(envTo), &rcpts)
+	if err := addRollup(ctx, tx, store.Rollup(acct, fromMS(scanned), oldDisp, []byte(oldTriggers), rcpts), -1); err != nil {
+		return false, err
+	}
+	if err := addRollup(ctx, tx, store.Rollup(acct, fromMS(scanned), disposition, []byte(newTriggers), rcpts), 1); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // HoldMessage quarantines a message that is not delivered yet.
@@ -263,6 +310,15 @@ func (s *Store) HoldMessage(ctx context.Context, seq int64) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback()
+	held, err := holdMessageTx(ctx, tx, seq)
+	if err != nil || !held {
+		return held, err
+	}
+	return true, tx.Commit()
+}
+
+// holdMessageTx is HoldMessage in the caller's transaction.
+func holdMessageTx(ctx context.Context, tx *sql.Tx, seq int64) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE messages SET is_quarantined = 1, delivery_status = 'quarantined'
 		WHERE seq = ? AND is_quarantined = 0 AND delivery_status NOT IN ('delivered', 'journaled', 'bounced')`, seq)
 	if err != nil {
@@ -275,7 +331,7 @@ func (s *Store) HoldMessage(ctx context.Context, seq int64) (bool, error) {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE message_seq = ? AND status = 'pending'`, seq); err != nil {
 		return false, fmt.Errorf("sqlite: hold: %w", err)
 	}
-	return true, tx.Commit()
+	return true, nil
 }
 
 // CampaignMessages lists a campaign's messages after seq, oldest first.
@@ -298,4 +354,82 @@ func (s *Store) CampaignMessages(ctx context.Context, accountID int64, campaignI
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// RenewSubmissionLease extends worker's lease on a submission it holds.
+func (s *Store) RenewSubmissionLease(ctx context.Context, id, worker string, lease time.Duration) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_until > 0`,
+		ms(time.Now().Add(lease)), id, worker)
+	if err != nil {
+		return fmt.Errorf("sqlite: renew submission lease: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// ReportAddresses lists configured submission addresses (every account's for 0).
+func (s *Store) ReportAddresses(ctx context.Context, accountID int64) ([]store.ReportAddress, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT account_id, role, address, updated_at FROM report_addresses
+		WHERE ? = 0 OR account_id = ? ORDER BY account_id, role`, accountID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: report addresses: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ReportAddress
+	for rows.Next() {
+		var a store.ReportAddress
+		var at int64
+		if err := rows.Scan(&a.AccountID, &a.Role, &a.Address, &at); err != nil {
+			return nil, err
+		}
+		a.UpdatedAt = fromMS(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// SetReportAddresses sets or removes the account's addresses by role.
+func (s *Store) SetReportAddresses(ctx context.Context, accountID int64, byRole map[string]string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Every named role is removed first, so two roles may swap addresses in one call.
+	for role := range byRole {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM report_addresses WHERE account_id = ? AND role = ?`, accountID, role); err != nil {
+			return fmt.Errorf("sqlite: report addresses: %w", err)
+		}
+	}
+	now := time.Now().UnixMilli()
+	for role, addr := range byRole {
+		if addr == "" {
+			continue
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO report_addresses(account_id, role, address, updated_at) VALUES (?, ?, ?, ?)`,
+			accountID, role, strings.ToLower(addr), now)
+		if isUnique(err) {
+			return fmt.Errorf("sqlite: report address %s: %w", addr, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: report addresses: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_addresses_version(id, version) VALUES (1, 1)
+		ON CONFLICT(id) DO UPDATE SET version = version + 1`); err != nil {
+		return fmt.Errorf("sqlite: report addresses version: %w", err)
+	}
+	return tx.Commit()
+}
+
+// ReportAddressesVersion returns the version of every account's addresses.
+func (s *Store) ReportAddressesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM report_addresses_version WHERE id = 1`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, err
 }

@@ -1,5 +1,5 @@
 // Package storetest is the one test suite every store implementation passes
-// (SQLite today, PostgreSQL next), as mailpit reruns its tests on a second database.
+// (SQLite and PostgreSQL), as mailpit reruns its tests on a second database.
 package storetest
 
 import (
@@ -21,6 +21,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open(t)) })
 	t.Run("LogsAndCampaigns", func(t *testing.T) { testLogs(t, open(t)) })
 	t.Run("Submissions", func(t *testing.T) { testSubmissions(t, open(t)) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
+	t.Run("Users", func(t *testing.T) { testUsers(t, open(t)) })
+	t.Run("SearchWords", func(t *testing.T) { testSearchWords(t, open(t)) })
+	t.Run("HostileText", func(t *testing.T) { testHostileText(t, open(t)) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, open(t)) })
+	t.Run("JobBatchLeaseAddresses", func(t *testing.T) { testIssue6(t, open(t)) })
+	t.Run("OverviewRollup", func(t *testing.T) { testRollup(t, open(t)) })
+	t.Run("TokensAndHoldPolicy", func(t *testing.T) { testConsoleAdmin(t, open(t)) })
 }
 
 func testAccounts(t *testing.T, st store.Store) {

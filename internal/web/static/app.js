@@ -61,28 +61,116 @@
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeMenus(); });
 
   // --- selection -----------------------------------------------------------
+  // "Select all messages" selects every message the search matches. When they
+  // fill more than this page, the selection is the search itself (matchAll) and
+  // Release / Request reclassification run as a bulk job over it.
+  var bulk = $("#bulk");
+  var matchAll = false, matchTotal = null;
   function selected() { return $$(".row-check:checked").map(function (c) { return c.value; }); }
+  function fmtCount(n, capped) { return (capped ? "more than " : "") + n.toLocaleString("en-US"); }
+  function showBanner() {
+    var banner = $("#select-banner");
+    if (!banner) return;
+    var all = $$(".row-check"), ids = selected();
+    var more = bulk && bulk.getAttribute("data-more") === "1";
+    var text = $("#select-banner-text"), only = $("#select-page-only"), matches = $("#select-matches");
+    if (matchAll) {
+      text.textContent = matchTotal === null ? "Counting the messages that match this search…" :
+        "All " + fmtCount(matchTotal.total, matchTotal.capped) + " messages that match this search are selected.";
+      only.hidden = false; matches.hidden = true; banner.hidden = false;
+    } else if (more && all.length > 0 && ids.length === all.length) {
+      text.textContent = "All " + all.length + " messages on this page are selected.";
+      only.hidden = true; matches.hidden = false; banner.hidden = false;
+    } else {
+      banner.hidden = true;
+    }
+  }
   function updateSelection() {
     var ids = selected(), all = $$(".row-check");
     var count = $("#selected-count");
-    if (count) count.textContent = ids.length + " selected";
+    if (count) {
+      if (matchAll) count.textContent = matchTotal === null ? "all matching selected" : fmtCount(matchTotal.total, matchTotal.capped) + " selected (all matching)";
+      else count.textContent = ids.length + " selected";
+    }
     var action = $("#action-button");
-    if (action) action.disabled = ids.length === 0;
+    if (action) action.disabled = ids.length === 0 && !matchAll;
     var sa = $("#select-all");
     if (sa) {
-      sa.checked = all.length > 0 && ids.length === all.length;
-      sa.indeterminate = ids.length > 0 && ids.length < all.length;
+      sa.checked = matchAll || (all.length > 0 && ids.length === all.length);
+      sa.indeterminate = !matchAll && ids.length > 0 && ids.length < all.length;
     }
     all.forEach(function (c) { c.closest("tr").classList.toggle("selected", c.checked); });
+    showBanner();
+  }
+  function selectMatches() {
+    matchAll = true; matchTotal = null;
+    $$(".row-check").forEach(function (c) { c.checked = true; });
+    updateSelection();
+    send("GET", "/console/count?" + bulk.getAttribute("data-search")).then(function (res) {
+      if (!matchAll) return;
+      if (!res.ok) { notice(res.error || "Counting the matches failed.", true); return; }
+      matchTotal = res;
+      updateSelection();
+    });
   }
   document.addEventListener("change", function (e) {
     if (e.target.id === "select-all") {
+      if (e.target.checked && bulk && bulk.getAttribute("data-more") === "1") { selectMatches(); return; }
+      matchAll = false;
       $$(".row-check").forEach(function (c) { c.checked = e.target.checked; });
       updateSelection();
     } else if (e.target.classList.contains("row-check")) {
+      matchAll = false;
       updateSelection();
     }
   });
+  document.addEventListener("click", function (e) {
+    if (e.target.id === "select-page-only") {
+      matchAll = false;
+      $$(".row-check").forEach(function (c) { c.checked = true; });
+      updateSelection();
+    } else if (e.target.id === "select-matches") {
+      selectMatches();
+    }
+  });
+
+  // --- bulk jobs -------------------------------------------------------------
+  function pageIDs() { return $$(".row-check").map(function (c) { return c.value; }); }
+  function watchJob(job) {
+    var box = $("#job-status"), txt = $("#job-text"), bar = $("#job-progress");
+    if (!box) return;
+    box.hidden = false;
+    box.className = "job-status" + (job.finished ? (job.status === "COMPLETED" && !job.failed ? " done" : " bad") : "");
+    box.setAttribute("data-job", job.id);
+    box.setAttribute("data-status", job.status);
+    txt.textContent = job.text;
+    bar.max = Math.max(job.discovered, 1);
+    bar.value = job.successful + job.failed;
+    if (job.finished) {
+      notice(job.text, job.status !== "COMPLETED" || job.failed > 0);
+      matchAll = false;
+      $$(".row-check").forEach(function (c) { c.checked = false; });
+      updateSelection();
+      refresh(pageIDs(), 1);
+      return;
+    }
+    setTimeout(function () {
+      send("GET", "/console/jobs/" + encodeURIComponent(job.id)).then(function (res) {
+        if (res.ok) watchJob(res.job);
+        else notice(res.error || "The job's progress could not be read.", true);
+      });
+    }, 700);
+  }
+  function startJob(action, disposition, dlg, btn) {
+    btn.disabled = true;
+    send("POST", "/console/bulk", { action: action, disposition: disposition || "", search: bulk.getAttribute("data-search") }).then(function (res) {
+      btn.disabled = false;
+      if (!res.ok) { dialogError(dlg, res.error); return; }
+      dlg.close();
+      notice(res.message);
+      watchJob(res.job);
+    });
+  }
 
   // --- row state -----------------------------------------------------------
   function applyRow(st) {
@@ -132,19 +220,24 @@
     dlg.showModal();
     return dlg;
   }
-  function describe(ids) { return ids.length === 1 ? "1 message" : ids.length + " messages"; }
+  function describe(ids) {
+    if (ids === "all") return "all " + (matchTotal ? fmtCount(matchTotal.total, matchTotal.capped) + " " : "") + "messages that match this search";
+    return ids.length === 1 ? "1 message" : ids.length + " messages";
+  }
   function askReclassify(ids) {
     pendingIDs = ids;
     var dlg = open("reclassify-dialog");
     if (!dlg) return;
     $$('input[name="disposition"]', dlg).forEach(function (r) { r.checked = false; });
-    $("#reclassify-what").textContent = "Ask that " + describe(ids) + " get a new disposition. The request is tracked under Reclassifications.";
+    $("#reclassify-what").textContent = "Ask that " + describe(ids) + " get a new disposition. The request is tracked under Reclassifications." +
+      (ids === "all" ? " It runs as a bulk job; its progress shows above the results." : "");
   }
   function askRelease(ids) {
     pendingIDs = ids;
     var dlg = open("release-dialog");
     if (!dlg) return;
-    $("#release-what").textContent = "Deliver " + describe(ids) + " to the original recipients? Recipients already delivered to are not sent it again.";
+    $("#release-what").textContent = "Deliver " + describe(ids) + " to the original recipients? Recipients already delivered to are not sent it again." +
+      (ids === "all" ? " It runs as a bulk job; its progress shows above the results." : "");
   }
   document.addEventListener("click", function (e) {
     var t = e.target.closest("[data-action],[data-bulk],[data-open],[data-close],[data-triage]");
@@ -153,7 +246,7 @@
     if (t.hasAttribute("data-open")) { open(t.getAttribute("data-open")); return; }
     if (t.hasAttribute("data-triage")) { triage(t); return; }
     var what = t.getAttribute("data-action") || t.getAttribute("data-bulk");
-    var ids = t.hasAttribute("data-bulk") ? selected() : [t.getAttribute("data-id")];
+    var ids = t.hasAttribute("data-bulk") ? (matchAll ? "all" : selected()) : [t.getAttribute("data-id")];
     if (!ids.length) { notice("Select messages first.", true); return; }
     if (what === "reclassify") askReclassify(ids);
     if (what === "release") askRelease(ids);
@@ -166,6 +259,7 @@
     var choice = $('input[name="disposition"]:checked', rf);
     if (!choice) { dialogError(dlg, "Choose the new disposition."); return; }
     var save = $("#reclassify-save");
+    if (pendingIDs === "all") { startJob("reclassify", choice.value, dlg, save); return; }
     save.disabled = true;
     send("POST", "/console/reclassify", { ids: pendingIDs, disposition: choice.value }).then(function (res) {
       save.disabled = false;
@@ -179,6 +273,7 @@
   if (relf) relf.addEventListener("submit", function (e) {
     e.preventDefault();
     var dlg = $("#release-dialog"), btn = $("#release-confirm");
+    if (pendingIDs === "all") { startJob("release", "", dlg, btn); return; }
     btn.disabled = true;
     send("POST", "/console/release", { ids: pendingIDs }).then(function (res) {
       btn.disabled = false;

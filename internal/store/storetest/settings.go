@@ -1,15 +1,27 @@
-package sqlite
+package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/store"
 )
+
+// testSettings runs every settings kind through the same checks: create,
+// conflicts, account confinement, listing filters and paging, versions, expiry
+// and delete.
+func testSettings(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Run("AllowPolicies", func(t *testing.T) { testSettingsAllowPolicies(t, open) })
+	t.Run("BlockSenders", func(t *testing.T) { testSettingsBlockSenders(t, open) })
+	t.Run("TrustedDomains", func(t *testing.T) { testSettingsTrustedDomains(t, open) })
+	t.Run("ImpersonationRegistry", func(t *testing.T) { testSettingsImpersonationRegistry(t, open) })
+	t.Run("Domains", func(t *testing.T) { testSettingsDomains(t, open) })
+	t.Run("UnknownFilter", func(t *testing.T) { testSettingsUnknownFilter(t, open) })
+	t.Run("Filters", func(t *testing.T) { testSettingsFilters(t, open) })
+}
 
 // settingOps drives one settings kind through the store.
 type settingOps[T any, PT interface {
@@ -28,14 +40,11 @@ type settingOps[T any, PT interface {
 	del     func(ctx context.Context, acct, id int64) error
 }
 
-func openTest(t *testing.T) (*Store, int64, int64) {
+// openSettings opens a fresh store with two accounts.
+func openSettings(t *testing.T, open func(t *testing.T) store.Store) (store.Store, int64, int64) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "settings.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := open(t)
 	a1, err := s.CreateAccount(ctx, "one")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +59,7 @@ func openTest(t *testing.T) (*Store, int64, int64) {
 func runSettingKind[T any, PT interface {
 	*T
 	Base() *store.SettingBase
-}](t *testing.T, s *Store, a1, a2 int64, k settingOps[T, PT]) {
+}](t *testing.T, s store.Store, a1, a2 int64, k settingOps[T, PT]) {
 	t.Helper()
 	ctx := context.Background()
 	mk := func(acct int64, n int) T {
@@ -190,8 +199,8 @@ func runSettingKind[T any, PT interface {
 	}
 }
 
-func TestSettingsAllowPolicies(t *testing.T) {
-	s, a1, a2 := openTest(t)
+func testSettingsAllowPolicies(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, a2 := openSettings(t, open)
 	runSettingKind(t, s, a1, a2, settingOps[store.AllowPolicy, *store.AllowPolicy]{
 		make: func(n int) store.AllowPolicy {
 			return store.AllowPolicy{Pattern: fmt.Sprintf("partner%d.example", n), PatternType: store.PatternDomain, IsAcceptableSender: true,
@@ -205,8 +214,8 @@ func TestSettingsAllowPolicies(t *testing.T) {
 	})
 }
 
-func TestSettingsBlockSenders(t *testing.T) {
-	s, a1, a2 := openTest(t)
+func testSettingsBlockSenders(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, a2 := openSettings(t, open)
 	runSettingKind(t, s, a1, a2, settingOps[store.BlockSender, *store.BlockSender]{
 		make: func(n int) store.BlockSender {
 			return store.BlockSender{Pattern: fmt.Sprintf("bad%d@evil.example", n), PatternType: store.PatternEmail}
@@ -218,8 +227,8 @@ func TestSettingsBlockSenders(t *testing.T) {
 	})
 }
 
-func TestSettingsTrustedDomains(t *testing.T) {
-	s, a1, a2 := openTest(t)
+func testSettingsTrustedDomains(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, a2 := openSettings(t, open)
 	runSettingKind(t, s, a1, a2, settingOps[store.TrustedDomain, *store.TrustedDomain]{
 		make: func(n int) store.TrustedDomain {
 			return store.TrustedDomain{Pattern: fmt.Sprintf("sister%d.example", n), IsRecent: true}
@@ -232,8 +241,8 @@ func TestSettingsTrustedDomains(t *testing.T) {
 	})
 }
 
-func TestSettingsImpersonationRegistry(t *testing.T) {
-	s, a1, a2 := openTest(t)
+func testSettingsImpersonationRegistry(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, a2 := openSettings(t, open)
 	runSettingKind(t, s, a1, a2, settingOps[store.ImpersonationEntry, *store.ImpersonationEntry]{
 		make: func(n int) store.ImpersonationEntry {
 			return store.ImpersonationEntry{Name: fmt.Sprintf("Person %d", n), Email: fmt.Sprintf("p%d@corp.example", n), Provenance: "A1S_INTERNAL"}
@@ -245,8 +254,8 @@ func TestSettingsImpersonationRegistry(t *testing.T) {
 	})
 }
 
-func TestSettingsDomains(t *testing.T) {
-	s, a1, a2 := openTest(t)
+func testSettingsDomains(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, a2 := openSettings(t, open)
 	runSettingKind(t, s, a1, a2, settingOps[store.ProtectedDomain, *store.ProtectedDomain]{
 		make: func(n int) store.ProtectedDomain {
 			return store.ProtectedDomain{Domain: fmt.Sprintf("corp%d.example", n), DropDispositions: []string{"MALICIOUS"}, LookbackHops: 1,
@@ -265,8 +274,8 @@ func TestSettingsDomains(t *testing.T) {
 	})
 }
 
-func TestSettingsUnknownFilter(t *testing.T) {
-	s, a1, _ := openTest(t)
+func testSettingsUnknownFilter(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, _ := openSettings(t, open)
 	ctx := context.Background()
 	if _, _, err := s.BlockSenders(ctx, a1, store.SettingsQuery{Flags: map[string]bool{"is_trusted_sender": true}}); err == nil {
 		t.Fatal("block_senders accepted a filter it has no column for")
@@ -277,5 +286,72 @@ func TestSettingsUnknownFilter(t *testing.T) {
 	e := store.BlockSender{Pattern: "x@y.example", PatternType: store.PatternEmail, SettingBase: store.SettingBase{AccountID: 999}}
 	if err := s.CreateBlockSender(ctx, &e); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("entry for a missing account: %v", err)
+	}
+}
+
+// testSettingsFilters covers the list filters the generic checks leave out:
+// domains, search in comments, pattern type, provenance and ordering.
+func testSettingsFilters(t *testing.T, open func(t *testing.T) store.Store) {
+	s, a1, _ := openSettings(t, open)
+	ctx := context.Background()
+	for _, d := range []string{"b.example", "A.example", "c.example"} {
+		e := store.ProtectedDomain{Domain: d, SettingBase: store.SettingBase{AccountID: a1, Comments: "Main office " + d}}
+		if err := s.CreateProtectedDomain(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	domains := func(q store.SettingsQuery) []string {
+		t.Helper()
+		l, _, err := s.ProtectedDomains(ctx, a1, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range l {
+			out = append(out, e.Domain)
+		}
+		return out
+	}
+	if got := fmt.Sprint(domains(store.SettingsQuery{Domains: []string{"a.EXAMPLE", "c.example", "z.example"}})); got != "[A.example c.example]" {
+		t.Errorf("domains filter: %s", got)
+	}
+	if got := fmt.Sprint(domains(store.SettingsQuery{Search: "OFFICE B"})); got != "[b.example]" {
+		t.Errorf("search in comments: %s", got)
+	}
+	if got := fmt.Sprint(domains(store.SettingsQuery{Order: "domain"})); got != "[A.example b.example c.example]" {
+		t.Errorf("order by domain, case-insensitively: %s", got)
+	}
+	if got := fmt.Sprint(domains(store.SettingsQuery{Order: "domain", Desc: true, Limit: 2})); got != "[c.example b.example]" {
+		t.Errorf("order by domain, descending: %s", got)
+	}
+	for _, e := range []store.BlockSender{
+		{Pattern: "x@evil.example", PatternType: store.PatternEmail},
+		{Pattern: "evil.example", PatternType: store.PatternDomain},
+	} {
+		e.AccountID = a1
+		if err := s.CreateBlockSender(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l, total, err := s.BlockSenders(ctx, a1, store.SettingsQuery{PatternType: store.PatternDomain}); err != nil || total != 1 || l[0].Pattern != "evil.example" {
+		t.Errorf("pattern type: %v %d %v", l, total, err)
+	}
+	if l, _, err := s.BlockSenders(ctx, a1, store.SettingsQuery{Pattern: "X@EVIL.example"}); err != nil || len(l) != 1 || l[0].Pattern != "x@evil.example" {
+		t.Errorf("pattern, case-insensitively: %v %v", l, err)
+	}
+	for _, e := range []store.ImpersonationEntry{
+		{Name: "Ann", Email: "ann@corp.example", Provenance: "A1S_INTERNAL"},
+		{Name: "Bob", Email: "bob@corp.example", Provenance: "SNOOPY-CASB_OFFICE_365"},
+	} {
+		e.AccountID = a1
+		if err := s.CreateImpersonationEntry(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l, total, err := s.ImpersonationRegistry(ctx, a1, store.SettingsQuery{Provenance: "A1S_INTERNAL"}); err != nil || total != 1 || l[0].Name != "Ann" {
+		t.Errorf("provenance: %v %d %v", l, total, err)
+	}
+	if _, _, err := s.TrustedDomains(ctx, a1, store.SettingsQuery{Provenance: "x"}); err == nil {
+		t.Error("trusted_domains accepted a provenance filter")
 	}
 }
