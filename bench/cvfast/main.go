@@ -160,7 +160,12 @@ func main() {
 			fps = append(fps, fmt.Sprintf("%s %s bayes=%.3f %s", it.path, v.Disposition, v.BayesSpam, strings.Join(names, " ")))
 		}
 		if out != nil {
-			out.Encode(map[string]any{"path": it.path, "class": it.class, "disposition": v.Disposition, "bayes": v.BayesSpam, "phishshare": scores[i].Phish, "clues": scores[i].Clues, "triggers": v.Triggers})
+			var hosts []string
+			for _, l := range it.m.Links {
+				hosts = append(hosts, l.Host)
+			}
+			out.Encode(map[string]any{"path": it.path, "class": it.class, "disposition": v.Disposition, "bayes": v.BayesSpam, "phishshare": scores[i].Phish, "clues": scores[i].Clues, "triggers": v.Triggers,
+				"from": it.m.From.Domain(), "links": hosts})
 		}
 	}
 	fmt.Println("| class | n | MALICIOUS | SUSPICIOUS | SPOOF | SPAM | BULK | NONE |")
