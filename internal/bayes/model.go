@@ -114,7 +114,7 @@ func Load(ctx context.Context, st Store, account int64, cfg Config) (*Model, err
 func (m *Model) Reload(ctx context.Context) error {
 	toks := make(map[uint64]counts)
 	msgs, err := m.store.LoadBayes(ctx, m.account, func(token string, c Counts) {
-		toks[maphashString(token)] = counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)}
+		toks[hashString(token)] = counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)}
 	})
 	if err != nil {
 		return fmt.Errorf("bayes: load account %d: %w", m.account, err)
@@ -237,7 +237,7 @@ func (m *Model) apply(d Delta) {
 	m.msgs.Add(d.From, -1)
 	m.msgs.Add(d.To, 1)
 	for _, tok := range d.Tokens {
-		h := maphashString(tok)
+		h := hashString(tok)
 		c := m.tokens[h]
 		c.add(d.From, -1)
 		c.add(d.To, 1)

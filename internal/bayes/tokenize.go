@@ -1,7 +1,6 @@
 package bayes
 
 import (
-	"hash/maphash"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,10 +19,6 @@ const (
 	maxLinkToks  = 100       // links tokenised per message
 	maxHTMLBytes = 256 << 10 // HTML scanned for tag tokens
 )
-
-// seed hashes tokens for the in-memory tables. It lives for the process only:
-// the store keeps token text.
-var seed = maphash.MakeSeed()
 
 // tokens is one message's unique tokens: text in an arena, with hashes.
 type tokens struct {
@@ -73,7 +68,7 @@ func (t *tokens) add(b []byte) {
 	if len(t.hashes) >= t.max || len(b) == 0 {
 		return
 	}
-	h := maphash.Bytes(seed, b)
+	h := hashBytes(b)
 	if _, ok := t.seen[h]; ok {
 		return
 	}
