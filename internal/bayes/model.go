@@ -110,8 +110,33 @@ func Load(ctx context.Context, st Store, account int64, cfg Config) (*Model, err
 	return m, nil
 }
 
-// Reload replaces the in-memory counts with the store's.
+// Reload replaces the in-memory counts with the store's. A store that keeps
+// snapshots (SnapshotStore) is read from its current snapshot when there is
+// one; otherwise the counts are read token by token and, if no training
+// happened meanwhile, saved as the snapshot for the next load.
 func (m *Model) Reload(ctx context.Context) error {
+	ss, _ := m.store.(SnapshotStore)
+	if ss != nil {
+		data, err := ss.LoadBayesSnapshot(ctx, m.account)
+		if err != nil {
+			return fmt.Errorf("bayes: load account %d: %w", m.account, err)
+		}
+		if data != nil {
+			if msgs, toks, err := decodeSnapshot(data); err == nil {
+				m.replace(msgs, toks)
+				return nil
+			}
+			// Not a snapshot this version reads: rebuilt below.
+		}
+	}
+	gen := int64(-1)
+	if ss != nil {
+		g, err := ss.BayesGeneration(ctx, m.account)
+		if err != nil {
+			return fmt.Errorf("bayes: load account %d: %w", m.account, err)
+		}
+		gen = g
+	}
 	toks := make(map[uint64]counts)
 	msgs, err := m.store.LoadBayes(ctx, m.account, func(token string, c Counts) {
 		toks[hashString(token)] = counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)}
@@ -119,10 +144,23 @@ func (m *Model) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bayes: load account %d: %w", m.account, err)
 	}
+	m.replace(msgs, toks)
+	if gen > 0 {
+		// The generation is unchanged when no training committed during the
+		// read: the counts read are then the model at gen.
+		if g, err := ss.BayesGeneration(ctx, m.account); err == nil && g == gen {
+			// A snapshot only saves the next load time: the model is loaded
+			// even when it cannot be saved (a read-only database, say).
+			_ = ss.SaveBayesSnapshot(ctx, m.account, gen, encodeSnapshot(msgs, toks))
+		}
+	}
+	return nil
+}
+
+func (m *Model) replace(msgs Counts, toks map[uint64]counts) {
 	m.mu.Lock()
 	m.msgs, m.tokens = msgs, toks
 	m.mu.Unlock()
-	return nil
 }
 
 func clamp32(n int64) uint32 {
