@@ -216,8 +216,8 @@ func TestTrainIdempotent(t *testing.T) {
 		t.Fatal("second untrain changed the model")
 	}
 	msgs4, toks4 := snapshot()
-	if msgs4 != (Counts{}) || len(toks4) != 0 || len(m.tokens) != 0 {
-		t.Fatalf("after untrain: %+v %d tokens, %d in memory", msgs4, len(toks4), len(m.tokens))
+	if msgs4 != (Counts{}) || len(toks4) != 0 || m.tokens.Len() != 0 {
+		t.Fatalf("after untrain: %+v %d tokens, %d in memory", msgs4, len(toks4), m.tokens.Len())
 	}
 	if _, err := m.Train(ctx, x, "bulk"); !errors.Is(err, ErrClass) {
 		t.Fatalf("bad class: %v", err)

@@ -98,7 +98,7 @@ type Model struct {
 
 	mu     sync.RWMutex
 	msgs   Counts
-	tokens map[uint64]counts
+	tokens *table
 }
 
 // Load reads an account's counts from the store into a new Model.
@@ -137,9 +137,9 @@ func (m *Model) Reload(ctx context.Context) error {
 		}
 		gen = g
 	}
-	toks := make(map[uint64]counts)
+	toks := newTable(0)
 	msgs, err := m.store.LoadBayes(ctx, m.account, func(token string, c Counts) {
-		toks[hashString(token)] = counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)}
+		toks.set(hashString(token), counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)})
 	})
 	if err != nil {
 		return fmt.Errorf("bayes: load account %d: %w", m.account, err)
@@ -157,7 +157,7 @@ func (m *Model) Reload(ctx context.Context) error {
 	return nil
 }
 
-func (m *Model) replace(msgs Counts, toks map[uint64]counts) {
+func (m *Model) replace(msgs Counts, toks *table) {
 	m.mu.Lock()
 	m.msgs, m.tokens = msgs, toks
 	m.mu.Unlock()
@@ -276,14 +276,10 @@ func (m *Model) apply(d Delta) {
 	m.msgs.Add(d.To, 1)
 	for _, tok := range d.Tokens {
 		h := hashString(tok)
-		c := m.tokens[h]
+		c, _ := m.tokens.get(h)
 		c.add(d.From, -1)
 		c.add(d.To, 1)
-		if c == (counts{}) {
-			delete(m.tokens, h)
-		} else {
-			m.tokens[h] = c
-		}
+		m.tokens.set(h, c)
 	}
 }
 
@@ -319,7 +315,7 @@ func (m *Model) Score(msg *message.Message) Score {
 	s, x := m.cfg.UnknownStrength, m.cfg.UnknownProb
 	known, knownContent := 0, 0
 	for i, h := range t.hashes {
-		c, ok := m.tokens[h]
+		c, ok := m.tokens.get(h)
 		if !ok {
 			continue
 		}

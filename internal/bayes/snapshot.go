@@ -1,6 +1,7 @@
 package bayes
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -43,20 +44,18 @@ type SnapshotStore interface {
 }
 
 // encodeSnapshot writes the counts in the snapshot layout.
-func encodeSnapshot(msgs Counts, toks map[uint64]counts) []byte {
-	hashes := make([]uint64, 0, len(toks))
-	for h := range toks {
-		hashes = append(hashes, h)
-	}
-	slices.Sort(hashes)
-	b := make([]byte, 0, snapshotHeader+snapshotEntry*len(hashes))
+func encodeSnapshot(msgs Counts, toks *table) []byte {
+	ss := make([]slot, 0, toks.Len())
+	toks.each(func(h uint64, c counts) { ss = append(ss, slot{h, c}) })
+	slices.SortFunc(ss, func(a, b slot) int { return cmp.Compare(a.h, b.h) })
+	b := make([]byte, 0, snapshotHeader+snapshotEntry*len(ss))
 	b = append(b, snapshotMagic...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(max(msgs.Ham, 0)))
 	b = binary.LittleEndian.AppendUint64(b, uint64(max(msgs.Spam, 0)))
 	b = binary.LittleEndian.AppendUint64(b, uint64(max(msgs.Phish, 0)))
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(hashes)))
-	for _, h := range hashes {
-		c := toks[h]
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(ss)))
+	for _, s := range ss {
+		h, c := s.h, s.c
 		b = binary.LittleEndian.AppendUint64(b, h)
 		b = binary.LittleEndian.AppendUint32(b, c.ham)
 		b = binary.LittleEndian.AppendUint32(b, c.spam)
@@ -67,7 +66,7 @@ func encodeSnapshot(msgs Counts, toks map[uint64]counts) []byte {
 
 // decodeSnapshot reads a snapshot written by encodeSnapshot. It rejects
 // anything encodeSnapshot would not have written.
-func decodeSnapshot(b []byte) (Counts, map[uint64]counts, error) {
+func decodeSnapshot(b []byte) (Counts, *table, error) {
 	if len(b) < snapshotHeader || string(b[:len(snapshotMagic)]) != snapshotMagic {
 		return Counts{}, nil, ErrSnapshot
 	}
@@ -87,7 +86,7 @@ func decodeSnapshot(b []byte) (Counts, map[uint64]counts, error) {
 	if n != uint64(len(p))/snapshotEntry || uint64(len(p))%snapshotEntry != 0 {
 		return Counts{}, nil, ErrSnapshot
 	}
-	toks := make(map[uint64]counts, n)
+	toks := newTable(int(n))
 	var prev uint64
 	for i := range int(n) {
 		e := p[i*snapshotEntry : (i+1)*snapshotEntry]
@@ -97,7 +96,7 @@ func decodeSnapshot(b []byte) (Counts, map[uint64]counts, error) {
 			return Counts{}, nil, ErrSnapshot
 		}
 		prev = h
-		toks[h] = c
+		toks.set(h, c)
 	}
 	return msgs, toks, nil
 }

@@ -85,14 +85,16 @@ func TestSnapshotModel(t *testing.T) {
 	if st.loads != 2 {
 		t.Fatal("the third load read the rows, not the snapshot")
 	}
-	if fromSnap.Messages() != m.Messages() || len(fromSnap.tokens) != len(m.tokens) {
-		t.Fatalf("snapshot %+v %d tokens, trained %+v %d tokens", fromSnap.Messages(), len(fromSnap.tokens), m.Messages(), len(m.tokens))
+	if fromSnap.Messages() != m.Messages() || fromSnap.tokens.Len() != m.tokens.Len() || rows.tokens.Len() != m.tokens.Len() {
+		t.Fatalf("snapshot %+v %d tokens, trained %+v %d tokens", fromSnap.Messages(), fromSnap.tokens.Len(), m.Messages(), m.tokens.Len())
 	}
-	for h, c := range m.tokens {
-		if fromSnap.tokens[h] != c || rows.tokens[h] != c {
-			t.Fatalf("token %x: trained %v, rows %v, snapshot %v", h, c, rows.tokens[h], fromSnap.tokens[h])
+	m.tokens.each(func(h uint64, c counts) {
+		fs, _ := fromSnap.tokens.get(h)
+		rs, _ := rows.tokens.get(h)
+		if fs != c || rs != c {
+			t.Fatalf("token %x: trained %v, rows %v, snapshot %v", h, c, rs, fs)
 		}
-	}
+	})
 	for _, x := range append(append(ham[60:], spam[60:]...), phish[60:]...) {
 		a, b := m.Score(x), fromSnap.Score(x)
 		if a.Spam != b.Spam || a.Phish != b.Phish || a.Known != b.Known {
@@ -115,15 +117,19 @@ func TestSnapshotModel(t *testing.T) {
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	msgs := Counts{Ham: 3, Spam: 1, Phish: 2}
-	toks := map[uint64]counts{hashString("a"): {ham: 3}, hashString("b"): {spam: 1, phish: 2}, 0: {ham: 1}, ^uint64(0): {phish: 1 << 31}}
+	want := map[uint64]counts{hashString("a"): {ham: 3}, hashString("b"): {spam: 1, phish: 2}, 0: {ham: 1}, ^uint64(0): {phish: 1 << 31}}
+	toks := newTable(0)
+	for h, c := range want {
+		toks.set(h, c)
+	}
 	b := encodeSnapshot(msgs, toks)
 	m2, t2, err := decodeSnapshot(b)
-	if err != nil || m2 != msgs || len(t2) != len(toks) {
-		t.Fatalf("decode: %v %+v %v", err, m2, t2)
+	if err != nil || m2 != msgs || t2.Len() != len(want) {
+		t.Fatalf("decode: %v %+v %d tokens", err, m2, t2.Len())
 	}
-	for h, c := range toks {
-		if t2[h] != c {
-			t.Fatalf("%x: %v, want %v", h, t2[h], c)
+	for h, c := range want {
+		if got, _ := t2.get(h); got != c {
+			t.Fatalf("%x: %v, want %v", h, got, c)
 		}
 	}
 	for _, bad := range [][]byte{nil, b[:len(b)-1], append(bytes.Clone(b), 0), []byte("MWBAYES0" + string(b[8:]))} {
@@ -136,8 +142,11 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // FuzzDecodeSnapshot: decoding never panics, and what decodes encodes back to
 // the same bytes (one encoding per model: nothing else is accepted).
 func FuzzDecodeSnapshot(f *testing.F) {
-	f.Add(encodeSnapshot(Counts{}, nil))
-	f.Add(encodeSnapshot(Counts{Ham: 1, Spam: 2}, map[uint64]counts{1: {ham: 1}, 7: {spam: 2}}))
+	two := newTable(2)
+	two.set(1, counts{ham: 1})
+	two.set(7, counts{spam: 2})
+	f.Add(encodeSnapshot(Counts{}, newTable(0)))
+	f.Add(encodeSnapshot(Counts{Ham: 1, Spam: 2}, two))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		msgs, toks, err := decodeSnapshot(b)
 		if err != nil {

@@ -27,7 +27,7 @@ type tokens struct {
 	ends   []int32
 	hashes []uint64
 	shape  []bool // token i is a structure token (shape.go): always known, not evidence of familiarity
-	seen   map[uint64]struct{}
+	seen   hashSet
 	// structural marks the tokens being added as structure tokens.
 	structural bool
 	buf        []byte // the token being built
@@ -36,19 +36,19 @@ type tokens struct {
 }
 
 var tokPool = sync.Pool{New: func() any {
-	return &tokens{seen: make(map[uint64]struct{}, 1024), arena: make([]byte, 0, 16<<10)}
+	return &tokens{arena: make([]byte, 0, 16<<10)}
 }}
 
 func getTokens(max int) *tokens {
 	t := tokPool.Get().(*tokens)
 	t.max = max
+	t.seen.reset(max)
 	return t
 }
 
 func (t *tokens) release() {
 	t.arena, t.ends, t.hashes, t.shape, t.structural = t.arena[:0], t.ends[:0], t.hashes[:0], t.shape[:0], false
 	t.buf, t.prev, t.word = t.buf[:0], t.prev[:0], t.word[:0]
-	clear(t.seen)
 	tokPool.Put(t)
 }
 
@@ -69,10 +69,9 @@ func (t *tokens) add(b []byte) {
 		return
 	}
 	h := hashBytes(b)
-	if _, ok := t.seen[h]; ok {
+	if !t.seen.add(h) {
 		return
 	}
-	t.seen[h] = struct{}{}
 	t.arena = append(t.arena, b...)
 	t.ends = append(t.ends, int32(len(t.arena)))
 	t.hashes = append(t.hashes, h)
@@ -387,4 +386,47 @@ func (t *tokens) fieldWords(prefix, f string, bigrams bool) {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v'
+}
+
+// hashSet is the set of one message's token hashes: open addressing with
+// linear probing over a table at most half full (a message has at most max
+// tokens), emptied between messages.
+type hashSet struct {
+	slots []uint64 // 0 is an empty slot; hash 0 is kept in zero
+	zero  bool
+	dirty bool
+}
+
+// reset empties the set and sizes it for max hashes.
+func (s *hashSet) reset(max int) {
+	size := 1024
+	for size < 2*max {
+		size *= 2
+	}
+	if len(s.slots) < size {
+		s.slots = make([]uint64, size)
+	} else if s.dirty {
+		clear(s.slots)
+	}
+	s.zero, s.dirty = false, false
+}
+
+// add adds h and reports whether it was absent.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		added := !s.zero
+		s.zero = true
+		return added
+	}
+	s.dirty = true
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return false
+		case 0:
+			s.slots[i] = h
+			return true
+		}
+	}
 }
