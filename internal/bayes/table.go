@@ -1,5 +1,7 @@
 package bayes
 
+import "math/bits"
+
 // table maps token hashes to counts for scoring: open addressing with linear
 // probing, a slot's index taken from the hash's low bits (hashes are XXH64,
 // uniform). A slot is empty when its counts are all zero: a token no trained
@@ -24,6 +26,9 @@ func newTable(n int) *table {
 	}
 	return &table{slots: make([]slot, size)}
 }
+
+// bits returns log2 of the number of slots: how many low bits of a hash index a slot.
+func (t *table) bits() int { return bits.TrailingZeros(uint(len(t.slots))) }
 
 // Len returns the number of tokens.
 func (t *table) Len() int { return t.n }
