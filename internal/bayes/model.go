@@ -314,10 +314,10 @@ func (m *Model) Score(msg *message.Message) Score {
 	doSplit := nspam >= minMsgs && nphish >= minMsgs
 	s, x := m.cfg.UnknownStrength, m.cfg.UnknownProb
 	known, knownContent := 0, 0
-	for i, h := range t.hashes {
-		c, ok := m.tokens.get(h)
-		if !ok {
-			continue
+	t.counts = m.tokens.getAll(t.hashes, t.counts)
+	for i, c := range t.counts {
+		if c == (counts{}) {
+			continue // unknown token
 		}
 		known++
 		if !t.shape[i] {

@@ -47,6 +47,25 @@ func (t *table) get(h uint64) (counts, bool) {
 	}
 }
 
+// getAll sets out[i] to the counts of hs[i], zero if absent, and returns out.
+// Looking up a batch first, in a loop that does nothing else, lets the
+// processor have many of the (cache-missing) slot reads in flight at once.
+func (t *table) getAll(hs []uint64, out []counts) []counts {
+	out = out[:0]
+	mask := uint64(len(t.slots) - 1)
+	for _, h := range hs {
+		s := &t.slots[h&mask]
+		c := s.c
+		if s.h != h && c != (counts{}) {
+			c, _ = t.get(h) // further along the probe run
+		} else if s.h != h {
+			c = counts{}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // set records c for h; zero counts remove h.
 func (t *table) set(h uint64, c counts) {
 	if c == (counts{}) {
