@@ -298,9 +298,10 @@ func (m *Model) Score(msg *message.Message) Score {
 	defer t.release()
 	t.message(msg)
 
-	cp := cluePool.Get().(*[]clue)
+	cp, sp := cluePool.Get().(*[]clue), cluePool.Get().(*[]clue)
 	defer cluePool.Put(cp)
-	bad, split := (*cp)[:0], make([]clue, 0, 0)
+	defer cluePool.Put(sp)
+	bad, split := (*cp)[:0], (*sp)[:0]
 
 	m.mu.RLock()
 	nham := float64(m.msgs.Ham)
@@ -348,7 +349,7 @@ func (m *Model) Score(msg *message.Message) Score {
 
 	out := Score{Spam: -1, Phish: -1, Tokens: len(t.hashes), Known: known}
 	if knownContent < m.cfg.MinKnownTokens { // structure tokens are always known: they prove no familiarity
-		*cp = bad
+		*cp, *sp = bad[:0], split[:0]
 		return out
 	}
 	bad = strongest(bad, m.cfg.MaxClues)
@@ -359,7 +360,7 @@ func (m *Model) Score(msg *message.Message) Score {
 	for i := 0; i < len(bad) && i < 5; i++ {
 		out.Clues = append(out.Clues, Clue{Token: t.text(int(bad[i].idx)), Prob: bad[i].prob})
 	}
-	*cp = bad[:0]
+	*cp, *sp = bad[:0], split[:0]
 	return out
 }
 
