@@ -369,3 +369,16 @@ func TestStrongestSameAsSort(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkStrongest(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	src := make([]clue, 800)
+	for i := range src {
+		src[i] = clue{idx: int32(i), prob: rng.Float64(), dist: 0.1 + rng.Float64()*0.4}
+	}
+	c := make([]clue, len(src))
+	for b.Loop() {
+		copy(c, src)
+		strongest(c, 150)
+	}
+}

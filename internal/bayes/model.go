@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/mailwarden/mailwarden/internal/message"
@@ -365,55 +364,30 @@ func (m *Model) Score(msg *message.Message) Score {
 }
 
 // strongest sorts clues by distance from 0.5 (then token order, for
-// determinism) and keeps the first n.
+// determinism) and keeps the first n. The order is total (idx is unique), so
+// selecting the first n and sorting only those gives the same clues in the
+// same order as sorting all.
 func strongest(c []clue, n int) []clue {
-	cmp := func(a, b clue) int {
-		switch {
-		case a.dist > b.dist:
-			return -1
-		case a.dist < b.dist:
-			return 1
-		}
-		return int(a.idx - b.idx)
-	}
-	if n > 0 && len(c) > 2*n {
-		// The order is total (idx is unique), so selecting the first n and
-		// sorting only those gives the same clues in the same order.
-		selectFirst(c, n-1, cmp)
+	if n > 0 && len(c) > n {
+		selectFirst(c, n-1)
 		c = c[:n]
 	}
-	slices.SortFunc(c, cmp)
-	if len(c) > n {
-		c = c[:n]
-	}
+	sortClues(c)
 	return c
+}
+
+// before reports whether a comes before b: farther from 0.5, then earlier.
+func before(a, b *clue) bool {
+	return a.dist > b.dist || a.dist == b.dist && a.idx < b.idx
 }
 
 // selectFirst reorders c so that c[k] is the element a full sort would put
 // there, with every element before it ordered before it.
-func selectFirst(c []clue, k int, cmp func(a, b clue) int) {
+func selectFirst(c []clue, k int) {
 	lo, hi := 0, len(c)-1
 	for lo < hi {
-		mid := lo + (hi-lo)/2
-		// Median of three to hi as the pivot.
-		if cmp(c[mid], c[lo]) < 0 {
-			c[mid], c[lo] = c[lo], c[mid]
-		}
-		if cmp(c[hi], c[lo]) < 0 {
-			c[hi], c[lo] = c[lo], c[hi]
-		}
-		if cmp(c[mid], c[hi]) < 0 {
-			c[mid], c[hi] = c[hi], c[mid]
-		}
-		pivot := c[hi]
-		store := lo
-		for i := lo; i < hi; i++ {
-			if cmp(c[i], pivot) < 0 {
-				c[i], c[store] = c[store], c[i]
-				store++
-			}
-		}
-		c[store], c[hi] = c[hi], c[store]
+		pivotMedian(c, lo, hi)
+		store := partition(c, lo, hi)
 		switch {
 		case store == k:
 			return
@@ -421,6 +395,58 @@ func selectFirst(c []clue, k int, cmp func(a, b clue) int) {
 			lo = store + 1
 		default:
 			hi = store - 1
+		}
+	}
+}
+
+// pivotMedian moves the median of c[lo], c[mid], c[hi] to c[hi].
+func pivotMedian(c []clue, lo, hi int) {
+	mid := lo + (hi-lo)/2
+	if before(&c[mid], &c[lo]) {
+		c[mid], c[lo] = c[lo], c[mid]
+	}
+	if before(&c[hi], &c[lo]) {
+		c[hi], c[lo] = c[lo], c[hi]
+	}
+	if before(&c[mid], &c[hi]) {
+		c[mid], c[hi] = c[hi], c[mid]
+	}
+}
+
+// partition splits c[lo:hi+1] around the pivot c[hi] and returns where the
+// pivot ends: everything before it is ordered before it.
+func partition(c []clue, lo, hi int) int {
+	pivot := c[hi]
+	store := lo
+	for i := lo; i < hi; i++ {
+		if before(&c[i], &pivot) {
+			c[i], c[store] = c[store], c[i]
+			store++
+		}
+	}
+	c[store], c[hi] = c[hi], c[store]
+	return store
+}
+
+// sortClues sorts c in the order of before: quicksort on the median of three,
+// insertion sort for short runs.
+func sortClues(c []clue) {
+	for len(c) > 12 {
+		hi := len(c) - 1
+		pivotMedian(c, 0, hi)
+		p := partition(c, 0, hi)
+		// Recurse into the shorter side, loop on the longer.
+		if p < hi-p {
+			sortClues(c[:p])
+			c = c[p+1:]
+		} else {
+			sortClues(c[p+1:])
+			c = c[:p]
+		}
+	}
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && before(&c[j], &c[j-1]); j-- {
+			c[j], c[j-1] = c[j-1], c[j]
 		}
 	}
 }
