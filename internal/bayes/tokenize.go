@@ -26,7 +26,7 @@ type tokens struct {
 	arena  []byte
 	ends   []int32
 	hashes []uint64
-	shape  []bool // token i is a structure token (shape.go): always known, not evidence of familiarity
+	shape  []bool   // token i is a structure token (shape.go): always known, not evidence of familiarity
 	counts []counts // the model's counts of each token, while scoring
 	seen   hashSet
 	// structural marks the tokens being added as structure tokens.
