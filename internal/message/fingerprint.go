@@ -29,7 +29,7 @@ func structureHash(m *Message, shape []byte) string {
 	h.Write([]byte{'|'})
 	present := make([]bool, len(structureHeaders))
 	for _, f := range m.Headers {
-		if i, ok := slices.BinarySearch(structureHeaders, strings.ToLower(f.Name)); ok {
+		if i, ok := slices.BinarySearchFunc(structureHeaders, f.Name, compareLowerASCII); ok {
 			present[i] = true
 		}
 	}
@@ -57,6 +57,29 @@ func structureHash(m *Message, shape []byte) string {
 	}
 	sum := h.Sum(nil)
 	return hex.EncodeToString(sum[:16])
+}
+
+// compareLowerASCII compares e with strings.ToLower(name) without building
+// it: header names are ASCII (others are lowercased the long way).
+func compareLowerASCII(e, name string) int {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return strings.Compare(e, strings.ToLower(name))
+		}
+	}
+	for i := 0; i < len(e) && i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if e[i] != c {
+			if e[i] < c {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(e) - len(name)
 }
 
 const maxSimWords = 1500 // words of subject and text that feed the SimHash

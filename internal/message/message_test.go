@@ -569,3 +569,15 @@ func TestSimAcc(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareLowerASCII(t *testing.T) {
+	for _, name := range []string{"", "From", "FROM", "from", "X-Mailer", "x-mailer-2", "Subject", "Cc", "C", "cC", "Zzz", "Ünïcode", "Kelvin\u212a", "\u0130D"} {
+		for _, e := range append([]string{"", "a", "zzzz"}, structureHeaders...) {
+			want := strings.Compare(e, strings.ToLower(name))
+			got := compareLowerASCII(e, name)
+			if (got < 0) != (want < 0) || (got == 0) != (want == 0) {
+				t.Errorf("compareLowerASCII(%q, %q) = %d, want sign of %d", e, name, got, want)
+			}
+		}
+	}
+}
