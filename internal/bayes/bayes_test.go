@@ -382,3 +382,13 @@ func BenchmarkStrongest(b *testing.B) {
 		strongest(c, 150)
 	}
 }
+
+func TestLowerIs(t *testing.T) {
+	for _, s := range []string{"", "X-Mailer", "x-mailer", "X-MAILER", "x-mailer ", "User-Agent", "uſer-agent", "Content-Type", "\u212a-mailer", "x-mai\u0130er", "content-typ"} {
+		for _, lit := range []string{"x-mailer", "user-agent", "content-type", "k-mailer"} {
+			if got, want := lowerIs(s, lit), strings.ToLower(s) == lit; got != want {
+				t.Errorf("lowerIs(%q, %q) = %v, want %v", s, lit, got, want)
+			}
+		}
+	}
+}

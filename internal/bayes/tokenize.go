@@ -127,10 +127,10 @@ func (t *tokens) message(m *message.Message) {
 	t.headerShape(m)
 	t.structural = false
 	for _, h := range m.Headers {
-		switch strings.ToLower(h.Name) {
-		case "x-mailer", "user-agent":
+		switch {
+		case lowerIs(h.Name, "x-mailer"), lowerIs(h.Name, "user-agent"):
 			t.words("xm:", h.Value, false)
-		case "content-type":
+		case lowerIs(h.Name, "content-type"):
 			ct, params, _ := strings.Cut(h.Value, ";")
 			t.add2("ct:", strings.ToLower(strings.TrimSpace(ct)))
 			if i := strings.Index(strings.ToLower(params), "charset="); i >= 0 {
@@ -430,4 +430,35 @@ func (s *hashSet) add(h uint64) bool {
 			return true
 		}
 	}
+}
+
+// lowerIs reports whether strings.ToLower(s) == lower, a lowercase ASCII
+// literal, without building the lowercase copy.
+func lowerIs(s, lower string) bool {
+	if len(s) != len(lower) {
+		// Only non-ASCII text changes length when lowercased.
+		return !isASCII(s) && strings.ToLower(s) == lower
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.ToLower(s) == lower
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
