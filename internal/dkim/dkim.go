@@ -268,6 +268,18 @@ func toCRLF(raw []byte) []byte {
 	if !bytes.Contains(raw, []byte("\n")) && !bytes.Contains(raw, []byte("\r")) {
 		return raw
 	}
+	if bytes.IndexByte(raw, '\r') < 0 {
+		// LF only (mbox files): copy the lines between line feeds in chunks.
+		out := make([]byte, 0, len(raw)+bytes.Count(raw, []byte("\n")))
+		for {
+			i := bytes.IndexByte(raw, '\n')
+			if i < 0 {
+				return append(out, raw...)
+			}
+			out = append(append(out, raw[:i]...), '\r', '\n')
+			raw = raw[i+1:]
+		}
+	}
 	out := make([]byte, 0, len(raw)+len(raw)/32)
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {

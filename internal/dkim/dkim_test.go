@@ -499,3 +499,29 @@ func TestSplitMessageLikeConcat(t *testing.T) {
 		}
 	}
 }
+
+// TestToCRLFChunks: the LF-only fast path gives what the byte loop gives.
+func TestToCRLFChunks(t *testing.T) {
+	slow := func(raw []byte) []byte {
+		var out []byte
+		for i := 0; i < len(raw); i++ {
+			switch c := raw[i]; c {
+			case '\r':
+				out = append(out, '\r', '\n')
+				if i+1 < len(raw) && raw[i+1] == '\n' {
+					i++
+				}
+			case '\n':
+				out = append(out, '\r', '\n')
+			default:
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for _, s := range []string{"", "a", "\n", "\n\n", "a\nb", "a\nb\n", "\na\n\nb", "a\r\nb\n", "a\rb", "x\n\r\n"} {
+		if got, want := toCRLF([]byte(s)), slow([]byte(s)); !bytes.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("toCRLF(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
