@@ -96,6 +96,11 @@ func cmdLearn(args []string) {
 	flush()
 	unchanged := len(paths) - trained - failed
 	bar.done()
+	// Reloading saves the model's snapshot, so the next process to load it
+	// (scan, serve) reads it in one go rather than token by token.
+	if err := model.Reload(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "mailwarden: learn: %v\n", err)
+	}
 	n := model.Messages()
 	fmt.Printf("learned %d message(s) as %s (%s) in account %d, %d already so, %d failed; model now holds ham %d, spam %d, phish %d\n",
 		trained, d, class, acct.ID, unchanged, failed, n.Ham, n.Spam, n.Phish)

@@ -237,11 +237,32 @@ func walkFiles(root string, fn func(path string, err error)) {
 
 // readMessageFile reads one message; a leading mbox "From " line is dropped.
 func readMessageFile(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return stripMboxFrom(raw), nil
+}
+
+// readFile is os.ReadFile with one read for a regular file: the size it has
+// when opened, without a second read to see the end (a scan reads thousands
+// of small files, and each system call counts).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 || st.Size() > 1<<30 {
+		return io.ReadAll(f)
+	}
+	b := make([]byte, st.Size())
+	n, err := io.ReadFull(f, b)
+	if err == io.ErrUnexpectedEOF {
+		err = nil // shrank since: what is there
+	}
+	return b[:n], err
 }
 
 func stripMboxFrom(raw []byte) []byte {

@@ -216,8 +216,8 @@ func TestTrainIdempotent(t *testing.T) {
 		t.Fatal("second untrain changed the model")
 	}
 	msgs4, toks4 := snapshot()
-	if msgs4 != (Counts{}) || len(toks4) != 0 || len(m.tokens) != 0 {
-		t.Fatalf("after untrain: %+v %d tokens, %d in memory", msgs4, len(toks4), len(m.tokens))
+	if msgs4 != (Counts{}) || len(toks4) != 0 || m.tokens.Len() != 0 {
+		t.Fatalf("after untrain: %+v %d tokens, %d in memory", msgs4, len(toks4), m.tokens.Len())
 	}
 	if _, err := m.Train(ctx, x, "bulk"); !errors.Is(err, ErrClass) {
 		t.Fatalf("bad class: %v", err)
@@ -366,6 +366,29 @@ func TestStrongestSameAsSort(t *testing.T) {
 		want = want[:min(n, len(want))]
 		if got := strongest(c, n); !slices.Equal(got, want) {
 			t.Fatalf("trial %d: got %v, want %v", trial, got, want)
+		}
+	}
+}
+
+func BenchmarkStrongest(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	src := make([]clue, 800)
+	for i := range src {
+		src[i] = clue{idx: int32(i), prob: rng.Float64(), dist: 0.1 + rng.Float64()*0.4}
+	}
+	c := make([]clue, len(src))
+	for b.Loop() {
+		copy(c, src)
+		strongest(c, 150)
+	}
+}
+
+func TestLowerIs(t *testing.T) {
+	for _, s := range []string{"", "X-Mailer", "x-mailer", "X-MAILER", "x-mailer ", "User-Agent", "uſer-agent", "Content-Type", "\u212a-mailer", "x-mai\u0130er", "content-typ"} {
+		for _, lit := range []string{"x-mailer", "user-agent", "content-type", "k-mailer"} {
+			if got, want := lowerIs(s, lit), strings.ToLower(s) == lit; got != want {
+				t.Errorf("lowerIs(%q, %q) = %v, want %v", s, lit, got, want)
+			}
 		}
 	}
 }

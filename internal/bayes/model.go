@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/mailwarden/mailwarden/internal/message"
@@ -98,7 +97,7 @@ type Model struct {
 
 	mu     sync.RWMutex
 	msgs   Counts
-	tokens map[uint64]counts
+	tokens *table
 }
 
 // Load reads an account's counts from the store into a new Model.
@@ -110,19 +109,57 @@ func Load(ctx context.Context, st Store, account int64, cfg Config) (*Model, err
 	return m, nil
 }
 
-// Reload replaces the in-memory counts with the store's.
+// Reload replaces the in-memory counts with the store's. A store that keeps
+// snapshots (SnapshotStore) is read from its current snapshot when there is
+// one; otherwise the counts are read token by token and, if no training
+// happened meanwhile, saved as the snapshot for the next load.
 func (m *Model) Reload(ctx context.Context) error {
-	toks := make(map[uint64]counts)
+	ss, _ := m.store.(SnapshotStore)
+	if ss != nil {
+		data, err := ss.LoadBayesSnapshot(ctx, m.account)
+		if err != nil {
+			return fmt.Errorf("bayes: load account %d: %w", m.account, err)
+		}
+		if data != nil {
+			if msgs, toks, err := decodeSnapshot(data); err == nil {
+				m.replace(msgs, toks)
+				return nil
+			}
+			// Not a snapshot this version reads: rebuilt below.
+		}
+	}
+	gen := int64(-1)
+	if ss != nil {
+		g, err := ss.BayesGeneration(ctx, m.account)
+		if err != nil {
+			return fmt.Errorf("bayes: load account %d: %w", m.account, err)
+		}
+		gen = g
+	}
+	toks := newTable(0)
 	msgs, err := m.store.LoadBayes(ctx, m.account, func(token string, c Counts) {
-		toks[maphashString(token)] = counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)}
+		toks.set(hashString(token), counts{ham: clamp32(c.Ham), spam: clamp32(c.Spam), phish: clamp32(c.Phish)})
 	})
 	if err != nil {
 		return fmt.Errorf("bayes: load account %d: %w", m.account, err)
 	}
+	m.replace(msgs, toks)
+	if gen > 0 {
+		// The generation is unchanged when no training committed during the
+		// read: the counts read are then the model at gen.
+		if g, err := ss.BayesGeneration(ctx, m.account); err == nil && g == gen {
+			// A snapshot only saves the next load time: the model is loaded
+			// even when it cannot be saved (a read-only database, say).
+			_ = ss.SaveBayesSnapshot(ctx, m.account, gen, encodeSnapshot(msgs, toks))
+		}
+	}
+	return nil
+}
+
+func (m *Model) replace(msgs Counts, toks *table) {
 	m.mu.Lock()
 	m.msgs, m.tokens = msgs, toks
 	m.mu.Unlock()
-	return nil
 }
 
 func clamp32(n int64) uint32 {
@@ -237,15 +274,11 @@ func (m *Model) apply(d Delta) {
 	m.msgs.Add(d.From, -1)
 	m.msgs.Add(d.To, 1)
 	for _, tok := range d.Tokens {
-		h := maphashString(tok)
-		c := m.tokens[h]
+		h := hashString(tok)
+		c, _ := m.tokens.get(h)
 		c.add(d.From, -1)
 		c.add(d.To, 1)
-		if c == (counts{}) {
-			delete(m.tokens, h)
-		} else {
-			m.tokens[h] = c
-		}
+		m.tokens.set(h, c)
 	}
 }
 
@@ -264,9 +297,10 @@ func (m *Model) Score(msg *message.Message) Score {
 	defer t.release()
 	t.message(msg)
 
-	cp := cluePool.Get().(*[]clue)
+	cp, sp := cluePool.Get().(*[]clue), cluePool.Get().(*[]clue)
 	defer cluePool.Put(cp)
-	bad, split := (*cp)[:0], make([]clue, 0, 0)
+	defer cluePool.Put(sp)
+	bad, split := (*cp)[:0], (*sp)[:0]
 
 	m.mu.RLock()
 	nham := float64(m.msgs.Ham)
@@ -280,10 +314,10 @@ func (m *Model) Score(msg *message.Message) Score {
 	doSplit := nspam >= minMsgs && nphish >= minMsgs
 	s, x := m.cfg.UnknownStrength, m.cfg.UnknownProb
 	known, knownContent := 0, 0
-	for i, h := range t.hashes {
-		c, ok := m.tokens[h]
-		if !ok {
-			continue
+	t.counts = m.tokens.getAll(t.hashes, t.counts)
+	for i, c := range t.counts {
+		if c == (counts{}) {
+			continue // unknown token
 		}
 		known++
 		if !t.shape[i] {
@@ -314,7 +348,7 @@ func (m *Model) Score(msg *message.Message) Score {
 
 	out := Score{Spam: -1, Phish: -1, Tokens: len(t.hashes), Known: known}
 	if knownContent < m.cfg.MinKnownTokens { // structure tokens are always known: they prove no familiarity
-		*cp = bad
+		*cp, *sp = bad[:0], split[:0]
 		return out
 	}
 	bad = strongest(bad, m.cfg.MaxClues)
@@ -325,60 +359,35 @@ func (m *Model) Score(msg *message.Message) Score {
 	for i := 0; i < len(bad) && i < 5; i++ {
 		out.Clues = append(out.Clues, Clue{Token: t.text(int(bad[i].idx)), Prob: bad[i].prob})
 	}
-	*cp = bad[:0]
+	*cp, *sp = bad[:0], split[:0]
 	return out
 }
 
 // strongest sorts clues by distance from 0.5 (then token order, for
-// determinism) and keeps the first n.
+// determinism) and keeps the first n. The order is total (idx is unique), so
+// selecting the first n and sorting only those gives the same clues in the
+// same order as sorting all.
 func strongest(c []clue, n int) []clue {
-	cmp := func(a, b clue) int {
-		switch {
-		case a.dist > b.dist:
-			return -1
-		case a.dist < b.dist:
-			return 1
-		}
-		return int(a.idx - b.idx)
-	}
-	if n > 0 && len(c) > 2*n {
-		// The order is total (idx is unique), so selecting the first n and
-		// sorting only those gives the same clues in the same order.
-		selectFirst(c, n-1, cmp)
+	if n > 0 && len(c) > n {
+		selectFirst(c, n-1)
 		c = c[:n]
 	}
-	slices.SortFunc(c, cmp)
-	if len(c) > n {
-		c = c[:n]
-	}
+	sortClues(c)
 	return c
+}
+
+// before reports whether a comes before b: farther from 0.5, then earlier.
+func before(a, b *clue) bool {
+	return a.dist > b.dist || a.dist == b.dist && a.idx < b.idx
 }
 
 // selectFirst reorders c so that c[k] is the element a full sort would put
 // there, with every element before it ordered before it.
-func selectFirst(c []clue, k int, cmp func(a, b clue) int) {
+func selectFirst(c []clue, k int) {
 	lo, hi := 0, len(c)-1
 	for lo < hi {
-		mid := lo + (hi-lo)/2
-		// Median of three to hi as the pivot.
-		if cmp(c[mid], c[lo]) < 0 {
-			c[mid], c[lo] = c[lo], c[mid]
-		}
-		if cmp(c[hi], c[lo]) < 0 {
-			c[hi], c[lo] = c[lo], c[hi]
-		}
-		if cmp(c[mid], c[hi]) < 0 {
-			c[mid], c[hi] = c[hi], c[mid]
-		}
-		pivot := c[hi]
-		store := lo
-		for i := lo; i < hi; i++ {
-			if cmp(c[i], pivot) < 0 {
-				c[i], c[store] = c[store], c[i]
-				store++
-			}
-		}
-		c[store], c[hi] = c[hi], c[store]
+		pivotMedian(c, lo, hi)
+		store := partition(c, lo, hi)
 		switch {
 		case store == k:
 			return
@@ -386,6 +395,58 @@ func selectFirst(c []clue, k int, cmp func(a, b clue) int) {
 			lo = store + 1
 		default:
 			hi = store - 1
+		}
+	}
+}
+
+// pivotMedian moves the median of c[lo], c[mid], c[hi] to c[hi].
+func pivotMedian(c []clue, lo, hi int) {
+	mid := lo + (hi-lo)/2
+	if before(&c[mid], &c[lo]) {
+		c[mid], c[lo] = c[lo], c[mid]
+	}
+	if before(&c[hi], &c[lo]) {
+		c[hi], c[lo] = c[lo], c[hi]
+	}
+	if before(&c[mid], &c[hi]) {
+		c[mid], c[hi] = c[hi], c[mid]
+	}
+}
+
+// partition splits c[lo:hi+1] around the pivot c[hi] and returns where the
+// pivot ends: everything before it is ordered before it.
+func partition(c []clue, lo, hi int) int {
+	pivot := c[hi]
+	store := lo
+	for i := lo; i < hi; i++ {
+		if before(&c[i], &pivot) {
+			c[i], c[store] = c[store], c[i]
+			store++
+		}
+	}
+	c[store], c[hi] = c[hi], c[store]
+	return store
+}
+
+// sortClues sorts c in the order of before: quicksort on the median of three,
+// insertion sort for short runs.
+func sortClues(c []clue) {
+	for len(c) > 12 {
+		hi := len(c) - 1
+		pivotMedian(c, 0, hi)
+		p := partition(c, 0, hi)
+		// Recurse into the shorter side, loop on the longer.
+		if p < hi-p {
+			sortClues(c[:p])
+			c = c[p+1:]
+		} else {
+			sortClues(c[p+1:])
+			c = c[:p]
+		}
+	}
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && before(&c[j], &c[j-1]); j-- {
+			c[j], c[j-1] = c[j-1], c[j]
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package bayes
 
 import (
-	"hash/maphash"
 	"net/url"
 	"strings"
 	"sync"
@@ -21,18 +20,15 @@ const (
 	maxHTMLBytes = 256 << 10 // HTML scanned for tag tokens
 )
 
-// seed hashes tokens for the in-memory tables. It lives for the process only:
-// the store keeps token text.
-var seed = maphash.MakeSeed()
-
 // tokens is one message's unique tokens: text in an arena, with hashes.
 type tokens struct {
 	max    int
 	arena  []byte
 	ends   []int32
 	hashes []uint64
-	shape  []bool // token i is a structure token (shape.go): always known, not evidence of familiarity
-	seen   map[uint64]struct{}
+	shape  []bool   // token i is a structure token (shape.go): always known, not evidence of familiarity
+	counts []counts // the model's counts of each token, while scoring
+	seen   hashSet
 	// structural marks the tokens being added as structure tokens.
 	structural bool
 	buf        []byte // the token being built
@@ -41,19 +37,19 @@ type tokens struct {
 }
 
 var tokPool = sync.Pool{New: func() any {
-	return &tokens{seen: make(map[uint64]struct{}, 1024), arena: make([]byte, 0, 16<<10)}
+	return &tokens{arena: make([]byte, 0, 16<<10)}
 }}
 
 func getTokens(max int) *tokens {
 	t := tokPool.Get().(*tokens)
 	t.max = max
+	t.seen.reset(max)
 	return t
 }
 
 func (t *tokens) release() {
 	t.arena, t.ends, t.hashes, t.shape, t.structural = t.arena[:0], t.ends[:0], t.hashes[:0], t.shape[:0], false
 	t.buf, t.prev, t.word = t.buf[:0], t.prev[:0], t.word[:0]
-	clear(t.seen)
 	tokPool.Put(t)
 }
 
@@ -73,11 +69,10 @@ func (t *tokens) add(b []byte) {
 	if len(t.hashes) >= t.max || len(b) == 0 {
 		return
 	}
-	h := maphash.Bytes(seed, b)
-	if _, ok := t.seen[h]; ok {
+	h := hashBytes(b)
+	if !t.seen.add(h) {
 		return
 	}
-	t.seen[h] = struct{}{}
 	t.arena = append(t.arena, b...)
 	t.ends = append(t.ends, int32(len(t.arena)))
 	t.hashes = append(t.hashes, h)
@@ -132,10 +127,10 @@ func (t *tokens) message(m *message.Message) {
 	t.headerShape(m)
 	t.structural = false
 	for _, h := range m.Headers {
-		switch strings.ToLower(h.Name) {
-		case "x-mailer", "user-agent":
+		switch {
+		case lowerIs(h.Name, "x-mailer"), lowerIs(h.Name, "user-agent"):
 			t.words("xm:", h.Value, false)
-		case "content-type":
+		case lowerIs(h.Name, "content-type"):
 			ct, params, _ := strings.Cut(h.Value, ";")
 			t.add2("ct:", strings.ToLower(strings.TrimSpace(ct)))
 			if i := strings.Index(strings.ToLower(params), "charset="); i >= 0 {
@@ -392,4 +387,78 @@ func (t *tokens) fieldWords(prefix, f string, bigrams bool) {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v'
+}
+
+// hashSet is the set of one message's token hashes: open addressing with
+// linear probing over a table at most half full (a message has at most max
+// tokens), emptied between messages.
+type hashSet struct {
+	slots []uint64 // 0 is an empty slot; hash 0 is kept in zero
+	zero  bool
+	dirty bool
+}
+
+// reset empties the set and sizes it for max hashes.
+func (s *hashSet) reset(max int) {
+	size := 1024
+	for size < 2*max {
+		size *= 2
+	}
+	if len(s.slots) < size {
+		s.slots = make([]uint64, size)
+	} else if s.dirty {
+		clear(s.slots)
+	}
+	s.zero, s.dirty = false, false
+}
+
+// add adds h and reports whether it was absent.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		added := !s.zero
+		s.zero = true
+		return added
+	}
+	s.dirty = true
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return false
+		case 0:
+			s.slots[i] = h
+			return true
+		}
+	}
+}
+
+// lowerIs reports whether strings.ToLower(s) == lower, a lowercase ASCII
+// literal, without building the lowercase copy.
+func lowerIs(s, lower string) bool {
+	if len(s) != len(lower) {
+		// Only non-ASCII text changes length when lowercased.
+		return !isASCII(s) && strings.ToLower(s) == lower
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.ToLower(s) == lower
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

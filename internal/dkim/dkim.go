@@ -268,6 +268,18 @@ func toCRLF(raw []byte) []byte {
 	if !bytes.Contains(raw, []byte("\n")) && !bytes.Contains(raw, []byte("\r")) {
 		return raw
 	}
+	if bytes.IndexByte(raw, '\r') < 0 {
+		// LF only (mbox files): copy the lines between line feeds in chunks.
+		out := make([]byte, 0, len(raw)+bytes.Count(raw, []byte("\n")))
+		for {
+			i := bytes.IndexByte(raw, '\n')
+			if i < 0 {
+				return append(out, raw...)
+			}
+			out = append(append(out, raw[:i]...), '\r', '\n')
+			raw = raw[i+1:]
+		}
+	}
 	out := make([]byte, 0, len(raw)+len(raw)/32)
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {
@@ -288,22 +300,39 @@ func toCRLF(raw []byte) []byte {
 // splitMessage splits a CRLF message into header fields (each with its folded
 // continuation lines and final CRLF) and the body, as go-msgauth reads them.
 func splitMessage(msg []byte) (fields []string, body []byte) {
-	rest := msg
-	for len(rest) > 0 {
-		line, after, found := bytes.Cut(rest, []byte("\r\n"))
-		if !found {
-			after = nil
+	// A field is msg[start:end], its lines and their CRLFs: one copy per field.
+	start, end := -1, 0
+	flush := func(extra string) {
+		if start >= 0 {
+			fields = append(fields, string(msg[start:end])+extra)
 		}
-		rest = after
-		if len(line) == 0 {
-			return fields, rest
-		}
-		if len(fields) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			fields[len(fields)-1] += string(line) + "\r\n"
-		} else {
-			fields = append(fields, string(line)+"\r\n")
-		}
+		start = -1
 	}
+	for pos := 0; pos < len(msg); {
+		i := bytes.Index(msg[pos:], []byte("\r\n"))
+		if i == 0 {
+			flush("")
+			return fields, msg[pos+2:]
+		}
+		cont := start >= 0 && (msg[pos] == ' ' || msg[pos] == '\t')
+		if i < 0 {
+			// A last line without CRLF is read as if it had one.
+			if !cont {
+				flush("")
+				start = pos
+			}
+			end = len(msg)
+			flush("\r\n")
+			return fields, nil
+		}
+		if !cont {
+			flush("")
+			start = pos
+		}
+		end = pos + i + 2
+		pos = end
+	}
+	flush("")
 	return fields, nil
 }
 

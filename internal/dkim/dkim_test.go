@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -464,4 +465,63 @@ func verdict(res []Result) string {
 func sha256Sum(b []byte) []byte {
 	s := sha256.Sum256(b)
 	return s[:]
+}
+
+// TestSplitMessageLikeConcat: splitMessage gives what joining lines one by one gives.
+func TestSplitMessageLikeConcat(t *testing.T) {
+	naive := func(msg []byte) (fields []string, body []byte) {
+		rest := msg
+		for len(rest) > 0 {
+			line, after, found := bytes.Cut(rest, []byte("\r\n"))
+			if !found {
+				after = nil
+			}
+			rest = after
+			if len(line) == 0 {
+				return fields, rest
+			}
+			if len(fields) > 0 && (line[0] == ' ' || line[0] == '\t') {
+				fields[len(fields)-1] += string(line) + "\r\n"
+			} else {
+				fields = append(fields, string(line)+"\r\n")
+			}
+		}
+		return fields, nil
+	}
+	for _, m := range []string{
+		"", "\r\n", "\r\nbody", "A: 1\r\n", "A: 1", " lead\r\nA: 1\r\n\r\nb", "A: 1\r\n\tfold\r\n  more\r\nB: 2\r\n\r\nbody\r\n\r\nx",
+		"A: 1\r\n fold-no-crlf", "A: 1\r\nB", "A: 1\r\n\r\n", "A:\r\n \r\n\r\n", "A: 1\n B\r\n\r\n",
+	} {
+		f1, b1 := splitMessage([]byte(m))
+		f2, b2 := naive([]byte(m))
+		if !slices.Equal(f1, f2) || !bytes.Equal(b1, b2) || (b1 == nil) != (b2 == nil) {
+			t.Errorf("%q: %q %q, want %q %q", m, f1, b1, f2, b2)
+		}
+	}
+}
+
+// TestToCRLFChunks: the LF-only fast path gives what the byte loop gives.
+func TestToCRLFChunks(t *testing.T) {
+	slow := func(raw []byte) []byte {
+		var out []byte
+		for i := 0; i < len(raw); i++ {
+			switch c := raw[i]; c {
+			case '\r':
+				out = append(out, '\r', '\n')
+				if i+1 < len(raw) && raw[i+1] == '\n' {
+					i++
+				}
+			case '\n':
+				out = append(out, '\r', '\n')
+			default:
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for _, s := range []string{"", "a", "\n", "\n\n", "a\nb", "a\nb\n", "\na\n\nb", "a\r\nb\n", "a\rb", "x\n\r\n"} {
+		if got, want := toCRLF([]byte(s)), slow([]byte(s)); !bytes.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("toCRLF(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

@@ -18,7 +18,7 @@ const maxHTMLAttachment = 2 << 20 // HTML attachments larger than this are not r
 // attachment records a non-body leaf part; an attached message is parsed in turn.
 func (w *walker) attachment(pt *enmime.Part, ct string, depth int) {
 	p := w.p
-	data := p.decodePart(pt)
+	data, _ := p.decodePart(pt)
 	a := Attachment{
 		Name:        pt.FileName,
 		ContentType: ct,
@@ -41,7 +41,7 @@ func (w *walker) attachment(pt *enmime.Part, ct string, depth int) {
 		p.entity(data, depth+1, false)
 	case (ct == "text/html" || strings.HasSuffix(strings.ToLower(a.Name), ".html") ||
 		strings.HasSuffix(strings.ToLower(a.Name), ".htm")) && len(data) <= maxHTMLAttachment:
-		p.readHTML(p.toUTF8(data, pt.Charset, "HTML attachment"), "attachment")
+		p.readHTML(p.toUTF8(data, false, pt.Charset, "HTML attachment"), "attachment") // data is kept: copied
 	}
 }
 

@@ -103,16 +103,17 @@ func (w *walker) walk(pt *enmime.Part, depth int) {
 	w.attachment(pt, ct, depth)
 }
 
-// decodePart returns the transfer-decoded content of pt (RFC 2045 section 6).
-func (p *parser) decodePart(pt *enmime.Part) []byte {
+// decodePart returns the transfer-decoded content of pt (RFC 2045 section 6),
+// and whether it is a new buffer (not the message's bytes).
+func (p *parser) decodePart(pt *enmime.Part) (b []byte, fresh bool) {
 	cte := strings.ToLower(strings.TrimSpace(pt.Header.Get("Content-Transfer-Encoding")))
 	switch cte {
 	case "base64":
-		return decodeBase64(pt.Content)
+		return decodeBase64(pt.Content), true
 	case "quoted-printable":
-		return decodeQP(pt.Content)
+		return decodeQP(pt.Content), true
 	}
-	return pt.Content
+	return pt.Content, false
 }
 
 // bodies decodes and reads the chosen text and HTML bodies.
@@ -120,10 +121,12 @@ func (w *walker) bodies(top bool) {
 	p := w.p
 	var text, html string
 	if w.text != nil {
-		text = p.toUTF8(p.decodePart(w.text), w.text.Charset, "text/plain body")
+		b, fresh := p.decodePart(w.text)
+		text = p.toUTF8(b, fresh, w.text.Charset, "text/plain body")
 	}
 	if w.html != nil {
-		html = p.toUTF8(p.decodePart(w.html), w.html.Charset, "text/html body")
+		b, fresh := p.decodePart(w.html)
+		html = p.toUTF8(b, fresh, w.html.Charset, "text/html body")
 	}
 	src := w.source
 	if html != "" {
@@ -149,12 +152,16 @@ func (w *walker) bodies(top bool) {
 // toUTF8 converts body text from its declared charset (RFC 2046 section 4.1.2).
 // UTF-8, US-ASCII, ISO-8859-1 and windows-1252 are converted here; other
 // charsets through golang.org/x/text. Text not valid in its declared UTF-8 or
-// ASCII is read as windows-1252 and reported as invalid_utf8.
-func (p *parser) toUTF8(b []byte, charset, what string) string {
+// ASCII is read as windows-1252 and reported as invalid_utf8. A fresh b (a
+// decoding's own buffer, used for nothing else) becomes the string uncopied.
+func (p *parser) toUTF8(b []byte, fresh bool, charset, what string) string {
 	cs := strings.ToLower(strings.Trim(strings.TrimSpace(charset), `"'`))
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8", "unicode-1-1-utf-8", "x-unknown", "unknown", "default":
 		if utf8.Valid(b) {
+			if fresh {
+				return unsafeString(b)
+			}
 			return string(b)
 		}
 		p.problem(ProblemInvalidUTF8, fmt.Sprintf("%s is not valid UTF-8 (charset %q); read as windows-1252", what, charset))

@@ -29,7 +29,7 @@ func structureHash(m *Message, shape []byte) string {
 	h.Write([]byte{'|'})
 	present := make([]bool, len(structureHeaders))
 	for _, f := range m.Headers {
-		if i, ok := slices.BinarySearch(structureHeaders, strings.ToLower(f.Name)); ok {
+		if i, ok := slices.BinarySearchFunc(structureHeaders, f.Name, compareLowerASCII); ok {
 			present[i] = true
 		}
 	}
@@ -59,19 +59,37 @@ func structureHash(m *Message, shape []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// compareLowerASCII compares e with strings.ToLower(name) without building
+// it: header names are ASCII (others are lowercased the long way).
+func compareLowerASCII(e, name string) int {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return strings.Compare(e, strings.ToLower(name))
+		}
+	}
+	for i := 0; i < len(e) && i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if e[i] != c {
+			if e[i] < c {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(e) - len(name)
+}
+
 const maxSimWords = 1500 // words of subject and text that feed the SimHash
 
 // simHash computes a 64-bit SimHash (Charikar) over the words of the subject and
 // text, lowercased with digit runs collapsed to one "0", and over the link hosts.
 // Copies of one campaign that differ in names and numbers land a few bits apart.
 func simHash(m *Message) uint64 {
-	var v [64]int32
-	add := func(h uint64, w int32) {
-		for i := range 64 {
-			// +w when bit i is set, -w otherwise, without a branch.
-			v[i] += (int32(h>>uint(i)&1)*2 - 1) * w
-		}
-	}
+	var acc simAcc
+	add := acc.add
 	n := 0
 	word := make([]byte, 0, 32)
 	feed := func(s string) {
@@ -117,9 +135,48 @@ func simHash(m *Message) uint64 {
 		add(fnv64(append(append(word[:0], "host:"...), l.Host...)), 2)
 		hosts++
 	}
+	return acc.sum()
+}
+
+// simAcc adds up hashes for a SimHash: for bit i, the sum over hashes of +w
+// when the hash has bit i set and -w otherwise, which is 2*set[i] - total with
+// set[i] the weight of the hashes having bit i. The bits are counted eight
+// hashes' bytes at a time: byte k of lanes[j] counts bit 8k+j, moved into set
+// before it can overflow.
+type simAcc struct {
+	lanes   [8]uint64
+	pending int // hashes counted in lanes
+	set     [64]int64
+	total   int64
+}
+
+func (a *simAcc) add(h uint64, w int32) {
+	for range w {
+		for j := range a.lanes {
+			a.lanes[j] += h >> uint(j) & 0x0101010101010101
+		}
+		if a.pending++; a.pending == 255 {
+			a.flush()
+		}
+	}
+	a.total += int64(w)
+}
+
+func (a *simAcc) flush() {
+	for j, l := range a.lanes {
+		for k := range 8 {
+			a.set[8*k+j] += int64(l >> uint(8*k) & 0xff)
+		}
+	}
+	a.lanes, a.pending = [8]uint64{}, 0
+}
+
+// sum returns the SimHash: bit i set when its sum is positive.
+func (a *simAcc) sum() uint64 {
+	a.flush()
 	var out uint64
-	for i := range 64 {
-		if v[i] > 0 {
+	for i, s := range a.set {
+		if 2*s-a.total > 0 {
 			out |= 1 << uint(i)
 		}
 	}

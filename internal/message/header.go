@@ -148,12 +148,22 @@ func validFieldName(b []byte) bool {
 // wordDecoder decodes RFC 2047 encoded words in any charset golang.org/x/text knows.
 var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 
+// charsetReader converts a word's bytes at once: the reader it returns has
+// WriteTo, so mime's io.Copy needs no 32 KB buffer per encoded word.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	enc, err := htmlindex.Get(strings.ToLower(strings.TrimSpace(charset)))
 	if err != nil {
 		return nil, fmt.Errorf("message: unknown charset %q", charset)
 	}
-	return enc.NewDecoder().Reader(input), nil
+	in, err := io.ReadAll(input)
+	if err != nil {
+		return nil, err
+	}
+	out, err := enc.NewDecoder().Bytes(in)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(out), nil
 }
 
 // decodeWords decodes RFC 2047 encoded words; undecodable input is returned as is.

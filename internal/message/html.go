@@ -82,8 +82,9 @@ func (p *parser) readHTML(src, source string) string {
 		case html.ErrorToken:
 			endAnchor()
 			newline()
-			p.textLinks(string(text), source)
-			return strings.TrimSpace(string(text))
+			visible := string(text)
+			p.textLinks(visible, source)
+			return strings.TrimSpace(visible)
 		case html.TextToken:
 			if skip > 0 {
 				continue

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
 	"path/filepath"
@@ -542,4 +543,41 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("invalid UTF-8 in Text or Subject")
 		}
 	})
+}
+
+// TestSimAcc: the bit-counting accumulator gives the sums of the plain one.
+func TestSimAcc(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for _, n := range []int{0, 1, 254, 255, 256, 1000, 3000} {
+		var acc simAcc
+		var v [64]int32
+		for range n {
+			h, w := r.Uint64(), int32(1+r.Intn(2))
+			acc.add(h, w)
+			for i := range 64 {
+				v[i] += (int32(h>>uint(i)&1)*2 - 1) * w
+			}
+		}
+		var want uint64
+		for i := range 64 {
+			if v[i] > 0 {
+				want |= 1 << uint(i)
+			}
+		}
+		if got := acc.sum(); got != want {
+			t.Fatalf("%d hashes: %064b, want %064b", n, got, want)
+		}
+	}
+}
+
+func TestCompareLowerASCII(t *testing.T) {
+	for _, name := range []string{"", "From", "FROM", "from", "X-Mailer", "x-mailer-2", "Subject", "Cc", "C", "cC", "Zzz", "Ünïcode", "Kelvin\u212a", "\u0130D"} {
+		for _, e := range append([]string{"", "a", "zzzz"}, structureHeaders...) {
+			want := strings.Compare(e, strings.ToLower(name))
+			got := compareLowerASCII(e, name)
+			if (got < 0) != (want < 0) || (got == 0) != (want == 0) {
+				t.Errorf("compareLowerASCII(%q, %q) = %d, want sign of %d", e, name, got, want)
+			}
+		}
+	}
 }

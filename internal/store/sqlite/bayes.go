@@ -11,8 +11,9 @@ import (
 	"github.com/mailwarden/mailwarden/internal/bayes"
 )
 
-// The content model's counts (bayes.Store), in the tables of 0100_bayes.sql.
-var _ bayes.Store = (*Store)(nil)
+// The content model's counts (bayes.Store), in the tables of 0100_bayes.sql,
+// and its snapshots (bayes.SnapshotStore, 0110_bayes_snapshot.sql).
+var _ bayes.SnapshotStore = (*Store)(nil)
 
 // LoadBayes implements bayes.Store.
 func (s *Store) LoadBayes(ctx context.Context, account int64, each func(token string, c bayes.Counts)) (bayes.Counts, error) {
@@ -38,6 +39,41 @@ func (s *Store) LoadBayes(ctx context.Context, account int64, each func(token st
 		return bayes.Counts{}, fmt.Errorf("sqlite: bayes tokens: %w", err)
 	}
 	return msgs, nil
+}
+
+// BayesGeneration implements bayes.SnapshotStore: 0 for an account never trained.
+func (s *Store) BayesGeneration(ctx context.Context, account int64) (int64, error) {
+	var gen int64
+	err := s.db.QueryRowContext(ctx, `SELECT generation FROM bayes_messages WHERE account_id = ?`, account).Scan(&gen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: bayes generation: %w", err)
+	}
+	return gen, nil
+}
+
+// LoadBayesSnapshot implements bayes.SnapshotStore.
+func (s *Store) LoadBayesSnapshot(ctx context.Context, account int64) ([]byte, error) {
+	var data []byte
+	err := s.db.QueryRowContext(ctx, `SELECT s.data FROM bayes_snapshots s JOIN bayes_messages m ON m.account_id = s.account_id AND m.generation = s.generation
+WHERE s.account_id = ?`, account).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: bayes snapshot: %w", err)
+	}
+	return data, nil
+}
+
+// SaveBayesSnapshot implements bayes.SnapshotStore.
+func (s *Store) SaveBayesSnapshot(ctx context.Context, account int64, gen int64, data []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO bayes_snapshots(account_id, generation, data)
+SELECT ?, ?, ? WHERE (SELECT generation FROM bayes_messages WHERE account_id = ?) = ?
+ON CONFLICT(account_id) DO UPDATE SET generation = excluded.generation, data = excluded.data`, account, gen, data, account, gen)
+	if err != nil {
+		return fmt.Errorf("sqlite: bayes snapshot: %w", err)
+	}
+	return nil
 }
 
 // BayesTrainedAs implements bayes.Store.
@@ -124,8 +160,9 @@ func applyDelta(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, account int64, 
 		return bayes.ErrConflict
 	}
 	h, sp, ph := classDelta(d.From, d.To)
-	if _, err = tx.ExecContext(ctx, `INSERT INTO bayes_messages(account_id, ham, spam, phish) VALUES (?, max(?, 0), max(?, 0), max(?, 0))
-ON CONFLICT(account_id) DO UPDATE SET ham = max(ham + ?, 0), spam = max(spam + ?, 0), phish = max(phish + ?, 0)`,
+	// Every delta moves the generation on: a snapshot taken before is stale.
+	if _, err = tx.ExecContext(ctx, `INSERT INTO bayes_messages(account_id, ham, spam, phish, generation) VALUES (?, max(?, 0), max(?, 0), max(?, 0), 1)
+ON CONFLICT(account_id) DO UPDATE SET ham = max(ham + ?, 0), spam = max(spam + ?, 0), phish = max(phish + ?, 0), generation = generation + 1`,
 		account, h, sp, ph, h, sp, ph); err != nil {
 		return fmt.Errorf("sqlite: bayes messages: %w", err)
 	}
