@@ -13,8 +13,44 @@ import (
 )
 
 // The content model's counts (bayes.Store), in the tables of 0100_bayes.sql,
-// shared by every node.
-var _ bayes.Store = (*Store)(nil)
+// shared by every node, and its snapshots (bayes.SnapshotStore,
+// 0110_bayes_snapshot.sql).
+var _ bayes.SnapshotStore = (*Store)(nil)
+
+// BayesGeneration implements bayes.SnapshotStore: 0 for an account never trained.
+func (s *Store) BayesGeneration(ctx context.Context, account int64) (int64, error) {
+	var gen int64
+	err := s.db.QueryRow(ctx, `SELECT generation FROM bayes_messages WHERE account_id = $1`, account).Scan(&gen)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("postgres: bayes generation: %w", err)
+	}
+	return gen, nil
+}
+
+// LoadBayesSnapshot implements bayes.SnapshotStore.
+func (s *Store) LoadBayesSnapshot(ctx context.Context, account int64) ([]byte, error) {
+	var data []byte
+	err := s.db.QueryRow(ctx, `SELECT s.data FROM bayes_snapshots s JOIN bayes_messages m ON m.account_id = s.account_id AND m.generation = s.generation
+		WHERE s.account_id = $1`, account).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bayes snapshot: %w", err)
+	}
+	return data, nil
+}
+
+// SaveBayesSnapshot implements bayes.SnapshotStore.
+func (s *Store) SaveBayesSnapshot(ctx context.Context, account int64, gen int64, data []byte) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO bayes_snapshots(account_id, generation, data)
+		SELECT $1, $2, $3 WHERE (SELECT generation FROM bayes_messages WHERE account_id = $1) = $2
+		ON CONFLICT (account_id) DO UPDATE SET generation = excluded.generation, data = excluded.data`, account, gen, data)
+	if err != nil {
+		return fmt.Errorf("postgres: bayes snapshot: %w", err)
+	}
+	return nil
+}
 
 // bayesLockClass is the first key of the per-account advisory lock that
 // serialises training across nodes.
@@ -142,8 +178,10 @@ func (s *Store) ApplyBayes(ctx context.Context, account int64, ds ...bayes.Delta
 				c[0], c[1], c[2] = c[0]+h, c[1]+sp, c[2]+ph
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO bayes_messages(account_id, ham, spam, phish) VALUES ($1, greatest($2::bigint, 0), greatest($3::bigint, 0), greatest($4::bigint, 0))
-			ON CONFLICT (account_id) DO UPDATE SET ham = greatest(bayes_messages.ham + $2, 0), spam = greatest(bayes_messages.spam + $3, 0), phish = greatest(bayes_messages.phish + $4, 0)`,
+		// Every batch moves the generation on: a snapshot taken before is stale.
+		if _, err := tx.Exec(ctx, `INSERT INTO bayes_messages(account_id, ham, spam, phish, generation) VALUES ($1, greatest($2::bigint, 0), greatest($3::bigint, 0), greatest($4::bigint, 0), 1)
+			ON CONFLICT (account_id) DO UPDATE SET ham = greatest(bayes_messages.ham + $2, 0), spam = greatest(bayes_messages.spam + $3, 0), phish = greatest(bayes_messages.phish + $4, 0),
+			generation = bayes_messages.generation + 1`,
 			account, msgs[0], msgs[1], msgs[2]); err != nil {
 			return fmt.Errorf("postgres: bayes messages: %w", err)
 		}

@@ -126,13 +126,13 @@ func (s *Store) DispositionsByDay(ctx context.Context, accountID int64, since ti
 // TopTriggers counts detections per scoring trigger name from the rollup.
 func (s *Store) TopTriggers(ctx context.Context, accountID int64, since time.Time, limit int) ([]store.Count, error) {
 	return s.counts(ctx, `SELECT name, sum(n) AS c FROM rollup_triggers WHERE account_id = $1 AND day >= $2
-		GROUP BY name HAVING sum(n) > 0 ORDER BY c DESC, name COLLATE "C" LIMIT $3`, accountID, day(since), limit)
+		GROUP BY name HAVING sum(n) > 0 ORDER BY c DESC, name COLLATE "C" LIMIT $3`, accountID, day(since), sqlLimit(limit))
 }
 
 // TopRecipients counts detections per recipient from the rollup.
 func (s *Store) TopRecipients(ctx context.Context, accountID int64, since time.Time, limit int) ([]store.Count, error) {
 	return s.counts(ctx, `SELECT recipient, sum(n) AS c FROM rollup_recipients WHERE account_id = $1 AND day >= $2
-		GROUP BY recipient HAVING sum(n) > 0 ORDER BY c DESC, recipient COLLATE "C" LIMIT $3`, accountID, day(since), limit)
+		GROUP BY recipient HAVING sum(n) > 0 ORDER BY c DESC, recipient COLLATE "C" LIMIT $3`, accountID, day(since), sqlLimit(limit))
 }
 
 // ListTokens lists the account's API tokens, newest first.

@@ -52,7 +52,7 @@ func (s *Store) ListJobs(ctx context.Context, accountID int64, offset, limit int
 	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM bulk_jobs WHERE account_id = $1`, accountID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, accountID, limit, offset)
+	rows, err := s.db.Query(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, accountID, sqlLimit(limit), max(offset, 0))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -138,7 +138,7 @@ func (s *Store) AddJobMessages(ctx context.Context, jobID string, seqs []int64, 
 
 // PendingJobMessages returns messages of the job still to do, in order.
 func (s *Store) PendingJobMessages(ctx context.Context, jobID string, limit int) ([]int64, error) {
-	rows, err := s.db.Query(ctx, `SELECT message_seq FROM bulk_job_messages WHERE job_id = $1 AND status = 'pending' ORDER BY message_seq DESC LIMIT $2`, jobID, limit)
+	rows, err := s.db.Query(ctx, `SELECT message_seq FROM bulk_job_messages WHERE job_id = $1 AND status = 'pending' ORDER BY message_seq DESC LIMIT $2`, jobID, sqlLimit(limit))
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Store) JobMessages(ctx context.Context, accountID int64, jobID string, 
 		return nil, 0, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT j.message_seq, coalesce(m.id, ''), j.status, j.error, j.updated_at FROM bulk_job_messages j
-		LEFT JOIN messages m ON m.seq = j.message_seq WHERE j.job_id = $1 ORDER BY j.message_seq DESC LIMIT $2 OFFSET $3`, jobID, limit, offset)
+		LEFT JOIN messages m ON m.seq = j.message_seq WHERE j.job_id = $1 ORDER BY j.message_seq DESC LIMIT $2 OFFSET $3`, jobID, sqlLimit(limit), max(offset, 0))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -182,6 +182,14 @@ func jsonList(v []string) string {
 	return string(b)
 }
 
+// sqlLimit is a LIMIT value: a negative one means none, as in SQLite.
+func sqlLimit(n int) any {
+	if n < 0 {
+		return nil
+	}
+	return n
+}
+
 // CreateAccount creates an account holding the default dispositions.
 func (s *Store) CreateAccount(ctx context.Context, name string) (store.Account, error) {
 	var id int64
@@ -440,7 +448,7 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 	if q.Cursor > 0 {
 		cond += " AND m.seq < " + a.add(q.Cursor)
 	}
-	lim, off := a.add(limit+1), a.add(q.Offset)
+	lim, off := a.add(limit+1), a.add(max(q.Offset, 0))
 	msgs, err := collectMessages(s.db.Query(ctx, `SELECT `+prefixed("m.", messageCols)+` FROM `+from+` WHERE `+cond+` ORDER BY m.seq DESC LIMIT `+lim+` OFFSET `+off, a...))
 	if err != nil {
 		return page, fmt.Errorf("postgres: search: %w", err)
@@ -540,7 +548,7 @@ func audit(ctx context.Context, q querier, e store.AuditEntry) error {
 
 // AuditLog returns the newest audit entries of an account.
 func (s *Store) AuditLog(ctx context.Context, accountID int64, limit int) ([]store.AuditEntry, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, account_id, actor, action, target, detail, created_at FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, limit)
+	rows, err := s.db.Query(ctx, `SELECT id, account_id, actor, action, target, detail, created_at FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, sqlLimit(limit))
 	if err != nil {
 		return nil, err
 	}
@@ -598,7 +606,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 			ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
 		UPDATE deliveries d SET next_attempt_at = $3 FROM due WHERE d.id = due.id
 		RETURNING d.id, d.message_seq, d.recipient, d.attempts, due.next_attempt_at`,
-		now.UnixMilli(), limit, now.Add(DeliveryLease).UnixMilli())
+		now.UnixMilli(), sqlLimit(limit), now.Add(DeliveryLease).UnixMilli())
 	if err != nil {
 		return nil, err
 	}

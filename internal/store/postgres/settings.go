@@ -210,7 +210,7 @@ func (t *settingTable[T, PT]) list(ctx context.Context, db querier, accountID in
 	if q.Limit > 0 {
 		page = " LIMIT " + a.add(q.Limit)
 	}
-	page += " OFFSET " + a.add(q.Offset)
+	page += " OFFSET " + a.add(max(q.Offset, 0))
 	rows, err := db.Query(ctx, `SELECT `+t.selectCols()+` FROM `+t.name+` WHERE `+cond+` ORDER BY `+order+page, a...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list %s: %w", t.kind, err)

@@ -163,7 +163,7 @@ func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.Su
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+submissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT `+a.add(limit)+` OFFSET `+a.add(q.Offset), a...)
+	rows, err := s.db.Query(ctx, `SELECT `+submissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT `+a.add(limit)+` OFFSET `+a.add(max(q.Offset, 0)), a...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list submissions: %w", err)
 	}

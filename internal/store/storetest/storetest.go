@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("JobBatchLeaseAddresses", func(t *testing.T) { testIssue6(t, open(t)) })
 	t.Run("OverviewRollup", func(t *testing.T) { testRollup(t, open(t)) })
 	t.Run("TokensAndHoldPolicy", func(t *testing.T) { testConsoleAdmin(t, open(t)) })
+	t.Run("BayesSnapshot", func(t *testing.T) { testBayesSnapshot(t, open(t)) })
 }
 
 func testAccounts(t *testing.T, st store.Store) {
