@@ -8,23 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
-const jobCols = `id, account_id, action, status, status_message, search_params, expected_disposition, destination, comment,
-	requested_by, discovered, successful, failed, discover_cursor, cancel_requested, created_at, started_at, completed_at`
-
 func scanJob(row pgx.Row) (store.Job, error) {
-	var j store.Job
-	var params string
-	var created, started, completed int64
-	err := row.Scan(&j.ID, &j.AccountID, &j.Action, &j.Status, &j.StatusMessage, &params, &j.ExpectedDisposition, &j.Destination,
-		&j.Comment, &j.RequestedBy, &j.Discovered, &j.Successful, &j.Failed, &j.DiscoverCursor, &j.CancelRequested, &created, &started, &completed)
-	if err != nil {
-		return j, notFound(err)
-	}
-	j.SearchParams = []byte(params)
-	j.CreatedAt, j.StartedAt, j.CompletedAt = fromMS(created), fromMS(started), fromMS(completed)
-	return j, nil
+	v, err := sqlcommon.ScanJob(row)
+	return v, notFound(err)
 }
 
 // CreateJob stores a new PENDING job.
@@ -34,7 +23,7 @@ func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 	}
 	j.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	_, err := s.db.Exec(ctx, `INSERT INTO bulk_jobs(id, account_id, action, status, search_params, expected_disposition, destination, comment, requested_by, created_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, j.ID, j.AccountID, j.Action, j.Status, nonEmpty(j.SearchParams, "{}"), j.ExpectedDisposition, j.Destination, j.Comment, j.RequestedBy, ms(j.CreatedAt))
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, j.ID, j.AccountID, j.Action, j.Status, sqlcommon.NonEmpty(j.SearchParams, "{}"), j.ExpectedDisposition, j.Destination, j.Comment, j.RequestedBy, sqlcommon.MS(j.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("postgres: create job: %w", err)
 	}
@@ -43,7 +32,7 @@ func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 
 // GetJob returns a job of the account.
 func (s *Store) GetJob(ctx context.Context, accountID int64, id string) (store.Job, error) {
-	return scanJob(s.db.QueryRow(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE account_id = $1 AND id = $2`, accountID, id))
+	return scanJob(s.db.QueryRow(ctx, `SELECT `+sqlcommon.JobCols+` FROM bulk_jobs WHERE account_id = $1 AND id = $2`, accountID, id))
 }
 
 // ListJobs lists the account's jobs, newest first.
@@ -52,20 +41,12 @@ func (s *Store) ListJobs(ctx context.Context, accountID int64, offset, limit int
 	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM bulk_jobs WHERE account_id = $1`, accountID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, accountID, sqlLimit(limit), max(offset, 0))
+	rows, err := s.db.Query(ctx, `SELECT `+sqlcommon.JobCols+` FROM bulk_jobs WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, accountID, sqlLimit(limit), max(offset, 0))
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []store.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, j)
-	}
-	return out, total, rows.Err()
+	return sqlcommon.CollectTotal(rows, sqlcommon.ScanJob, total)
 }
 
 // DeleteJob deletes a finished job; ErrConflict for one still running.
@@ -112,7 +93,7 @@ func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration
 	return scanJob(s.db.QueryRow(ctx, `UPDATE bulk_jobs SET lease_owner = $1, lease_until = $2
 		WHERE id = (SELECT id FROM bulk_jobs WHERE status IN ('PENDING', 'DISCOVERING', 'PROCESSING')
 			AND (lease_until < $3 OR lease_owner = $1) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+jobCols, worker, now.Add(lease).UnixMilli(), now.UnixMilli()))
+		RETURNING `+sqlcommon.JobCols, worker, now.Add(lease).UnixMilli(), now.UnixMilli()))
 }
 
 // RenewJobLease extends the lease of a job we hold.
@@ -208,17 +189,7 @@ func (s *Store) JobMessages(ctx context.Context, accountID int64, jobID string, 
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []store.JobMessage
-	for rows.Next() {
-		var m store.JobMessage
-		var at int64
-		if err := rows.Scan(&m.MessageSeq, &m.MessageID, &m.Status, &m.Error, &at); err != nil {
-			return nil, 0, err
-		}
-		m.UpdatedAt = fromMS(at)
-		out = append(out, m)
-	}
-	return out, total, rows.Err()
+	return sqlcommon.CollectTotal(rows, sqlcommon.ScanJobMessage, total)
 }
 
 // FinishJobBatch applies a batch's writes and outcomes in one transaction.
@@ -255,60 +226,38 @@ func (s *Store) FinishJobBatch(ctx context.Context, jobID string, items []store.
 // SetDisposition, QueueDeliveries, HoldMessage, CreateSubmission, AddAction,
 // AddTrace and Audit.
 func applyJobItem(ctx context.Context, tx pgx.Tx, it *store.JobItem, now time.Time) error {
-	seq := it.MessageSeq
-	changed := false
-	if it.Disposition != "" {
-		c, err := setDispositionTx(ctx, tx, seq, it.Disposition, it.Triggers)
-		if err != nil {
-			return err
-		}
-		changed = c
-	}
-	if len(it.Release) > 0 {
-		changed = true
-		if _, err := queueDeliveries(ctx, tx, seq, it.Release); err != nil {
-			return err
-		}
-	}
-	if it.Hold {
-		held, err := holdMessageTx(ctx, tx, seq)
-		if err != nil {
-			return err
-		}
-		changed = changed || held
-	}
-	if it.IfChanged && !changed {
-		return nil
-	}
-	if it.Submission != nil {
-		if err := insertSubmission(ctx, tx, it.Submission); err != nil {
-			return err
-		}
-	}
-	for _, a := range it.Actions {
-		if a.CreatedAt.IsZero() {
-			a.CreatedAt = now
-		}
-		if err := addAction(ctx, tx, seq, a); err != nil {
-			return err
-		}
-	}
-	for _, t := range it.Trace {
-		at := t.LoggedAt
-		if at.IsZero() {
-			at = now
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES ($1, $2, $3, $4)`, seq, t.Direction, at.UnixMilli(), t.Line); err != nil {
-			return err
-		}
-	}
-	for _, e := range it.Audit {
-		if err := audit(ctx, tx, e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sqlcommon.ApplyJobItem(itemTx{ctx, tx}, it, now)
 }
+
+// itemTx makes a JobItem's writes in tx (sqlcommon.JobItemWriter).
+type itemTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (w itemTx) SetDisposition(seq int64, disposition string, triggers []byte) (bool, error) {
+	return setDispositionTx(w.ctx, w.tx, seq, disposition, triggers)
+}
+
+func (w itemTx) QueueDeliveries(seq int64, recipients []string) error {
+	_, err := queueDeliveries(w.ctx, w.tx, seq, recipients)
+	return err
+}
+
+func (w itemTx) Hold(seq int64) (bool, error) { return holdMessageTx(w.ctx, w.tx, seq) }
+
+func (w itemTx) InsertSubmission(sub *store.Submission) error {
+	return insertSubmission(w.ctx, w.tx, sub)
+}
+
+func (w itemTx) AddAction(seq int64, a store.Action) error { return addAction(w.ctx, w.tx, seq, a) }
+
+func (w itemTx) AddTrace(seq int64, t store.TraceLine) error {
+	_, err := w.tx.Exec(w.ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES ($1, $2, $3, $4)`, seq, t.Direction, t.LoggedAt.UnixMilli(), t.Line)
+	return err
+}
+
+func (w itemTx) Audit(e store.AuditEntry) error { return audit(w.ctx, w.tx, e) }
 
 // ApplyMessageChanges makes the items' writes in one transaction.
 func (s *Store) ApplyMessageChanges(ctx context.Context, items []store.JobItem) error {

@@ -10,14 +10,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,11 +26,13 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/internal/store/migrations"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
 // Store is the PostgreSQL store.
 type Store struct {
 	db *pgxpool.Pool
+	sqlcommon.Settings
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,7 +65,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.Settings = s.settings()
+	return s, nil
 }
 
 // Pool exposes the connection pool.
@@ -129,42 +128,6 @@ func notFound(err error) error {
 	return err
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-// nullMS is a time stored as NULL when zero.
-func nullMS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-func nullIfZero(n int64) any {
-	if n == 0 {
-		return nil
-	}
-	return n
-}
-
-func nonEmpty(b []byte, def string) string {
-	if len(b) == 0 {
-		return def
-	}
-	return string(b)
-}
-
 // text makes s storable in a TEXT column: PostgreSQL refuses NUL and invalid
 // UTF-8, which hostile mail carries and SQLite keeps; both become U+FFFD.
 func text(s string) string {
@@ -172,14 +135,6 @@ func text(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-func jsonList(v []string) string {
-	if v == nil {
-		v = []string{}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // sqlLimit is a LIMIT value: a negative one means none, as in SQLite.
@@ -206,12 +161,8 @@ func scanAccount(row pgx.Row) (store.Account, error) {
 	if err := row.Scan(&a.ID, &a.Name, &hold, &created); err != nil {
 		return a, notFound(err)
 	}
-	for _, d := range strings.Split(hold, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			a.HoldDispositions = append(a.HoldDispositions, d)
-		}
-	}
-	a.CreatedAt = fromMS(created)
+	a.HoldDispositions = sqlcommon.ParseHold(hold)
+	a.CreatedAt = sqlcommon.FromMS(created)
 	return a, nil
 }
 
@@ -225,26 +176,20 @@ func (s *Store) FirstAccount(ctx context.Context) (store.Account, error) {
 	return scanAccount(s.db.QueryRow(ctx, `SELECT id, name, hold_dispositions, created_at FROM accounts ORDER BY id LIMIT 1`))
 }
 
-func hashToken(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
-
 // CreateToken makes a random API token for the account.
 func (s *Store) CreateToken(ctx context.Context, accountID int64, role string) (string, error) {
-	if !store.ValidRole(role) {
-		return "", fmt.Errorf("postgres: unknown role %q", role)
+	if err := sqlcommon.CheckRole(role); err != nil {
+		return "", fmt.Errorf("postgres: %w", err)
 	}
 	if _, err := s.Account(ctx, accountID); err != nil {
 		return "", fmt.Errorf("postgres: account %d: %w", accountID, err)
 	}
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	tok, prefix, err := sqlcommon.NewToken()
+	if err != nil {
 		return "", err
 	}
-	tok := "mw_" + base64.RawURLEncoding.EncodeToString(b[:])
-	_, err := s.db.Exec(ctx, `INSERT INTO api_tokens(account_id, role, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		accountID, role, hashToken(tok), tok[:9], time.Now().UnixMilli())
+	_, err = s.db.Exec(ctx, `INSERT INTO api_tokens(account_id, role, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		accountID, role, sqlcommon.HashToken(tok), prefix, time.Now().UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("postgres: create token: %w", err)
 	}
@@ -255,7 +200,7 @@ func (s *Store) CreateToken(ctx context.Context, accountID int64, role string) (
 func (s *Store) Authenticate(ctx context.Context, token string) (store.Principal, error) {
 	var p store.Principal
 	var id, lastUsed int64
-	err := s.db.QueryRow(ctx, `SELECT id, account_id, role, prefix, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, hashToken(token)).
+	err := s.db.QueryRow(ctx, `SELECT id, account_id, role, prefix, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, sqlcommon.HashToken(token)).
 		Scan(&id, &p.AccountID, &p.Role, &p.Name, &lastUsed)
 	if err != nil {
 		return p, notFound(err)
@@ -263,10 +208,6 @@ func (s *Store) Authenticate(ctx context.Context, token string) (store.Principal
 	s.touchToken(ctx, id, lastUsed)
 	p.Name = "token:" + p.Name
 	return p, nil
-}
-
-func simBands(h uint64) [4]int64 {
-	return [4]int64{int64(h & 0xffff), int64(h >> 16 & 0xffff), int64(h >> 32 & 0xffff), int64(h >> 48 & 0xffff)}
 }
 
 // InsertMessage stores one message durably with its raw bytes, search entry, trace and deliveries.
@@ -277,15 +218,15 @@ func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte,
 }
 
 func insertMessage(ctx context.Context, tx pgx.Tx, m *store.Message, raw []byte, trace []string, deliverTo []string) error {
-	b := simBands(m.SimHash)
+	b := sqlcommon.SimBands(m.SimHash)
 	err := tx.QueryRow(ctx, `INSERT INTO messages(id, account_id, message_id, subject, from_addr, from_name, from_domain, reply_to,
 		to_addrs, envelope_from, envelope_to, client_ip, helo, sent_at, scanned_at, disposition, triggers, auth, delivery_mode,
 		delivery_status, is_quarantined, structure_hash, simhash, sim_b0, sim_b1, sim_b2, sim_b3, campaign_id, size, details)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30) RETURNING seq`,
 		text(m.ID), m.AccountID, text(m.MessageID), text(m.Subject), text(m.FromAddr), text(m.FromName), text(m.FromDomain), text(m.ReplyTo),
-		jsonList(m.To), text(m.EnvelopeFrom), jsonList(m.EnvelopeTo), text(m.ClientIP), text(m.Helo), ms(m.SentAt), ms(m.ScannedAt),
-		m.Disposition, text(nonEmpty(m.Triggers, "[]")), text(nonEmpty(m.Auth, "{}")), m.DeliveryMode, m.DeliveryStatus, m.IsQuarantined,
-		text(m.StructureHash), int64(m.SimHash), b[0], b[1], b[2], b[3], text(m.CampaignID), m.Size, text(nonEmpty(m.Details, "{}"))).Scan(&m.Seq)
+		sqlcommon.JSONList(m.To), text(m.EnvelopeFrom), sqlcommon.JSONList(m.EnvelopeTo), text(m.ClientIP), text(m.Helo), sqlcommon.MS(m.SentAt), sqlcommon.MS(m.ScannedAt),
+		m.Disposition, text(sqlcommon.NonEmpty(m.Triggers, "[]")), text(sqlcommon.NonEmpty(m.Auth, "{}")), m.DeliveryMode, m.DeliveryStatus, m.IsQuarantined,
+		text(m.StructureHash), int64(m.SimHash), b[0], b[1], b[2], b[3], text(m.CampaignID), m.Size, text(sqlcommon.NonEmpty(m.Details, "{}"))).Scan(&m.Seq)
 	if err != nil {
 		return fmt.Errorf("postgres: insert message: %w", err)
 	}
@@ -313,26 +254,9 @@ func insertMessage(ctx context.Context, tx pgx.Tx, m *store.Message, raw []byte,
 	return addRollup(ctx, tx, 1, store.Rollup(m.AccountID, m.ScannedAt, m.Disposition, m.Triggers, m.EnvelopeTo))
 }
 
-const messageCols = `seq, id, account_id, message_id, subject, from_addr, from_name, from_domain, reply_to, to_addrs, envelope_from,
-	envelope_to, client_ip, helo, sent_at, scanned_at, disposition, triggers, auth, delivery_mode, delivery_status, is_quarantined,
-	structure_hash, simhash, campaign_id, size, details`
-
 func scanMessage(row pgx.Row) (store.Message, error) {
-	var m store.Message
-	var to, envTo, triggers, auth, details string
-	var sent, scanned, sim int64
-	err := row.Scan(&m.Seq, &m.ID, &m.AccountID, &m.MessageID, &m.Subject, &m.FromAddr, &m.FromName, &m.FromDomain, &m.ReplyTo,
-		&to, &m.EnvelopeFrom, &envTo, &m.ClientIP, &m.Helo, &sent, &scanned, &m.Disposition, &triggers, &auth, &m.DeliveryMode,
-		&m.DeliveryStatus, &m.IsQuarantined, &m.StructureHash, &sim, &m.CampaignID, &m.Size, &details)
-	if err != nil {
-		return m, notFound(err)
-	}
-	json.Unmarshal([]byte(to), &m.To)
-	json.Unmarshal([]byte(envTo), &m.EnvelopeTo)
-	m.SentAt, m.ScannedAt = fromMS(sent), fromMS(scanned)
-	m.SimHash = uint64(sim)
-	m.Triggers, m.Auth, m.Details = []byte(triggers), []byte(auth), []byte(details)
-	return m, nil
+	v, err := sqlcommon.ScanMessage(row)
+	return v, notFound(err)
 }
 
 func collectMessages(rows pgx.Rows, err error) ([]store.Message, error) {
@@ -340,25 +264,17 @@ func collectMessages(rows pgx.Rows, err error) ([]store.Message, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanMessage)
 }
 
 // GetMessage returns a message of the account by its id.
 func (s *Store) GetMessage(ctx context.Context, accountID int64, id string) (store.Message, error) {
-	return scanMessage(s.db.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = $1 AND id = $2`, accountID, id))
+	return scanMessage(s.db.QueryRow(ctx, `SELECT `+sqlcommon.MessageCols+` FROM messages WHERE account_id = $1 AND id = $2`, accountID, id))
 }
 
 // GetMessageBySeq returns a message by its sequence number.
 func (s *Store) GetMessageBySeq(ctx context.Context, seq int64) (store.Message, error) {
-	return scanMessage(s.db.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE seq = $1`, seq))
+	return scanMessage(s.db.QueryRow(ctx, `SELECT `+sqlcommon.MessageCols+` FROM messages WHERE seq = $1`, seq))
 }
 
 // Raw returns the raw bytes of a message.
@@ -423,10 +339,10 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 		where = append(where, "m.disposition <> 'NONE'")
 	}
 	if !q.Start.IsZero() {
-		where = append(where, "m.scanned_at >= "+a.add(ms(q.Start)))
+		where = append(where, "m.scanned_at >= "+a.add(sqlcommon.MS(q.Start)))
 	}
 	if !q.End.IsZero() {
-		where = append(where, "m.scanned_at < "+a.add(ms(q.End)))
+		where = append(where, "m.scanned_at < "+a.add(sqlcommon.MS(q.End)))
 	}
 	var page store.Page
 	cond := strings.Join(where, " AND ")
@@ -449,7 +365,7 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 		cond += " AND m.seq < " + a.add(q.Cursor)
 	}
 	lim, off := a.add(limit+1), a.add(max(q.Offset, 0))
-	msgs, err := collectMessages(s.db.Query(ctx, `SELECT `+prefixed("m.", messageCols)+` FROM `+from+` WHERE `+cond+` ORDER BY m.seq DESC LIMIT `+lim+` OFFSET `+off, a...))
+	msgs, err := collectMessages(s.db.Query(ctx, `SELECT `+sqlcommon.Prefixed("m.", sqlcommon.MessageCols)+` FROM `+from+` WHERE `+cond+` ORDER BY m.seq DESC LIMIT `+lim+` OFFSET `+off, a...))
 	if err != nil {
 		return page, fmt.Errorf("postgres: search: %w", err)
 	}
@@ -459,14 +375,6 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 		page.NextCursor = page.Messages[limit-1].Seq
 	}
 	return page, nil
-}
-
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // AddTrace appends a trace line.
@@ -482,17 +390,7 @@ func (s *Store) Trace(ctx context.Context, seq int64) ([]store.TraceLine, error)
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.TraceLine
-	for rows.Next() {
-		var t store.TraceLine
-		var at int64
-		if err := rows.Scan(&t.Direction, &at, &t.Line); err != nil {
-			return nil, err
-		}
-		t.LoggedAt = fromMS(at)
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanTraceLine)
 }
 
 // AddAction appends an action log entry.
@@ -506,7 +404,7 @@ func addAction(ctx context.Context, q querier, seq int64, a store.Action) error 
 		a.CreatedAt = time.Now()
 	}
 	_, err := q.Exec(ctx, `INSERT INTO action_log(message_seq, operation, status, requested_by, properties, created_at, completed_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		seq, a.Operation, a.Status, text(a.RequestedBy), string(props), ms(a.CreatedAt), nullMS(a.CompletedAt))
+		seq, a.Operation, a.Status, text(a.RequestedBy), string(props), sqlcommon.MS(a.CreatedAt), sqlcommon.NullMS(a.CompletedAt))
 	return err
 }
 
@@ -517,19 +415,7 @@ func (s *Store) Actions(ctx context.Context, seq int64) ([]store.Action, error) 
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Action
-	for rows.Next() {
-		var a store.Action
-		var props string
-		var created, completed int64
-		if err := rows.Scan(&a.ID, &a.Operation, &a.Status, &a.RequestedBy, &props, &created, &completed); err != nil {
-			return nil, err
-		}
-		json.Unmarshal([]byte(props), &a.Properties)
-		a.CreatedAt, a.CompletedAt = fromMS(created), fromMS(completed)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanAction)
 }
 
 // Audit records a state change.
@@ -553,17 +439,7 @@ func (s *Store) AuditLog(ctx context.Context, accountID int64, limit int) ([]sto
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &e.AccountID, &e.Actor, &e.Action, &e.Target, &e.Detail, &at); err != nil {
-			return nil, err
-		}
-		e.CreatedAt = fromMS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanAuditEntry)
 }
 
 // QueueDeliveries queues recipients not queued before and lifts the quarantine.
@@ -642,21 +518,13 @@ func (s *Store) PendingDeliveries(ctx context.Context, seq int64) ([]store.Deliv
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Delivery
-	for rows.Next() {
-		var d store.Delivery
-		if err := rows.Scan(&d.ID, &d.MessageSeq, &d.Recipient, &d.Attempts); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanDelivery)
 }
 
 // FinishDelivery records the outcome of one attempt.
 func (s *Store) FinishDelivery(ctx context.Context, id int64, status, errText string, next time.Time) error {
 	_, err := s.db.Exec(ctx, `UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $5`,
-		status, errText, ms(next), time.Now().UnixMilli(), id)
+		status, errText, sqlcommon.MS(next), time.Now().UnixMilli(), id)
 	return err
 }
 
@@ -669,17 +537,8 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 	if err != nil {
 		return err
 	}
-	var status string
-	switch {
-	case retried > 0:
-		status = store.StatusDeferred
-	case pending > 0:
-		status = store.StatusQueued
-	case failed > 0 && delivered == 0:
-		status = store.StatusBounced
-	case delivered > 0:
-		status = store.StatusDelivered
-	default:
+	status := sqlcommon.DeliveryStatus(pending, delivered, failed, retried)
+	if status == "" {
 		return nil
 	}
 	_, err = s.db.Exec(ctx, `UPDATE messages SET delivery_status = $1 WHERE seq = $2 AND NOT is_quarantined`, status, seq)
@@ -688,7 +547,7 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 
 // Campaign finds an earlier message of the same campaign.
 func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error) {
-	b := simBands(simhash)
+	b := sqlcommon.SimBands(simhash)
 	rows, err := s.db.Query(ctx, `SELECT campaign_id, simhash, structure_hash FROM (
 		SELECT seq, campaign_id, simhash, structure_hash FROM messages WHERE account_id = $1 AND (sim_b0 = $2 OR sim_b1 = $3 OR sim_b2 = $4 OR sim_b3 = $5)
 		UNION (SELECT seq, campaign_id, simhash, structure_hash FROM messages WHERE account_id = $1 AND structure_hash = $6 ORDER BY seq DESC LIMIT 200)
@@ -704,8 +563,7 @@ func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash str
 		if err := rows.Scan(&cid, &h, &sh); err != nil {
 			return "", err
 		}
-		d := bits.OnesCount64(uint64(h) ^ simhash)
-		if d <= maxBits || (structureHash != "" && sh == structureHash && d <= 4*maxBits) {
+		if sqlcommon.CampaignMatch(h, sh, simhash, structureHash, maxBits) {
 			return cid, nil
 		}
 	}

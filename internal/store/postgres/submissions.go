@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,35 +11,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
-const submissionCols = `seq, id, account_id, type, channel, status, state, coalesce(message_seq, 0), message_id, raw_key, subject, edf_hash,
-	original_disposition, requested_disposition, outcome_disposition, outcome, outcome_code, reason, requested_by, notify_addr,
-	notify_state, customer_status, escalated_as, coalesce(escalated_at, 0), escalated_by, escalated_submission_id, escalated_from,
-	policy, policy_entry, campaign_changed, requested_at, coalesce(completed_at, 0), attempts, next_attempt_at, last_error`
-
 func scanSubmission(row pgx.Row) (store.Submission, error) {
-	var s store.Submission
-	var policy string
-	var escAt, reqAt, doneAt, next int64
-	err := row.Scan(&s.Seq, &s.ID, &s.AccountID, &s.Type, &s.Channel, &s.Status, &s.State, &s.MessageSeq, &s.MessageID, &s.RawKey,
-		&s.Subject, &s.EdfHash, &s.OriginalDisposition, &s.RequestedDisposition, &s.OutcomeDisposition, &s.Outcome, &s.OutcomeCode,
-		&s.Reason, &s.RequestedBy, &s.NotifyAddr, &s.NotifyState, &s.CustomerStatus, &s.EscalatedAs, &escAt, &s.EscalatedBy,
-		&s.EscalatedSubmissionID, &s.EscalatedFrom, &policy, &s.PolicyEntry, &s.CampaignChanged, &reqAt, &doneAt, &s.Attempts, &next, &s.LastError)
-	if err != nil {
-		return s, notFound(err)
-	}
-	if policy != "" {
-		s.Policy = []byte(policy)
-	}
-	s.EscalatedAt, s.RequestedAt, s.CompletedAt, s.NextAttempt = fromMS(escAt), fromMS(reqAt), fromMS(doneAt), fromMS(next)
-	return s, nil
-}
-
-func newSubmissionID() string {
-	var b [10]byte
-	rand.Read(b[:])
-	return "sub-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	v, err := sqlcommon.ScanSubmission(row)
+	return v, notFound(err)
 }
 
 // CreateSubmission inserts a submission unless the same one is already there.
@@ -55,7 +30,7 @@ func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bo
 				sub.Type+"/"+sub.RequestedDisposition+"/"+sub.RawKey, sub.AccountID); err != nil {
 				return fmt.Errorf("postgres: submission dedupe: %w", err)
 			}
-			existing, err := scanSubmission(tx.QueryRow(ctx, `SELECT `+submissionCols+` FROM submissions
+			existing, err := scanSubmission(tx.QueryRow(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions
 				WHERE account_id = $1 AND raw_key = $2 AND requested_disposition = $3 AND type = $4 AND status <> $5 ORDER BY seq LIMIT 1`,
 				sub.AccountID, sub.RawKey, sub.RequestedDisposition, sub.Type, store.SubFailed))
 			if err == nil {
@@ -77,33 +52,18 @@ func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bo
 
 // insertSubmission inserts sub in tx, filling ID, defaults and Seq.
 func insertSubmission(ctx context.Context, tx pgx.Tx, sub *store.Submission) error {
-	if sub.ID == "" {
-		sub.ID = newSubmissionID()
-	}
-	now := time.Now()
-	if sub.RequestedAt.IsZero() {
-		sub.RequestedAt = now
-	}
-	if sub.NextAttempt.IsZero() {
-		sub.NextAttempt = now
-	}
-	if sub.Status == "" {
-		sub.Status = store.SubPending
-	}
-	if sub.State == "" {
-		sub.State = store.QueueQueued
-	}
+	sqlcommon.PrepareSubmission(sub)
 	err := tx.QueryRow(ctx, `INSERT INTO submissions(id, account_id, type, channel, status, state, message_seq, message_id, raw_key,
 		subject, edf_hash, original_disposition, requested_disposition, outcome_disposition, outcome, outcome_code, reason, requested_by,
 		notify_addr, notify_state, customer_status, escalated_as, escalated_at, escalated_by, escalated_submission_id, escalated_from,
 		policy, policy_entry, campaign_changed, requested_at, completed_at, attempts, next_attempt_at, last_error)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34)
 		RETURNING seq`,
-		sub.ID, sub.AccountID, sub.Type, sub.Channel, sub.Status, sub.State, nullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey,
+		sub.ID, sub.AccountID, sub.Type, sub.Channel, sub.Status, sub.State, sqlcommon.NullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey,
 		text(sub.Subject), sub.EdfHash, sub.OriginalDisposition, sub.RequestedDisposition, sub.OutcomeDisposition, text(sub.Outcome), sub.OutcomeCode,
-		sub.Reason, text(sub.RequestedBy), text(sub.NotifyAddr), sub.NotifyState, sub.CustomerStatus, sub.EscalatedAs, nullIfZero(ms(sub.EscalatedAt)),
+		sub.Reason, text(sub.RequestedBy), text(sub.NotifyAddr), sub.NotifyState, sub.CustomerStatus, sub.EscalatedAs, sqlcommon.NullIfZero(sqlcommon.MS(sub.EscalatedAt)),
 		text(sub.EscalatedBy), sub.EscalatedSubmissionID, sub.EscalatedFrom, text(string(sub.Policy)), sub.PolicyEntry, sub.CampaignChanged,
-		ms(sub.RequestedAt), nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), text(sub.LastError)).Scan(&sub.Seq)
+		sqlcommon.MS(sub.RequestedAt), sqlcommon.NullIfZero(sqlcommon.MS(sub.CompletedAt)), sub.Attempts, sqlcommon.MS(sub.NextAttempt), text(sub.LastError)).Scan(&sub.Seq)
 	if err != nil {
 		return fmt.Errorf("postgres: insert submission: %w", err)
 	}
@@ -112,13 +72,7 @@ func insertSubmission(ctx context.Context, tx pgx.Tx, sub *store.Submission) err
 
 // GetSubmission returns one submission of the account.
 func (s *Store) GetSubmission(ctx context.Context, accountID int64, id string) (store.Submission, error) {
-	return scanSubmission(s.db.QueryRow(ctx, `SELECT `+submissionCols+` FROM submissions WHERE account_id = $1 AND id = $2`, accountID, id))
-}
-
-// likeEscape makes a LIKE pattern matching s anywhere, with s's wildcards literal.
-func likeEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
+	return scanSubmission(s.db.QueryRow(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions WHERE account_id = $1 AND id = $2`, accountID, id))
 }
 
 // ListSubmissions lists the account's submissions, newest first.
@@ -138,16 +92,16 @@ func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.Su
 	eq("customer_status", q.CustomerStatus)
 	eq("id", q.SubmissionID)
 	if !q.Start.IsZero() {
-		where = append(where, "requested_at >= "+a.add(ms(q.Start)))
+		where = append(where, "requested_at >= "+a.add(sqlcommon.MS(q.Start)))
 	}
 	if !q.End.IsZero() {
-		where = append(where, "requested_at < "+a.add(ms(q.End)))
+		where = append(where, "requested_at < "+a.add(sqlcommon.MS(q.End)))
 	}
 	if q.EscalatedFromUser {
 		where = append(where, "escalated_from <> ''")
 	}
 	if q.Text != "" {
-		l := a.add(text(likeEscape(q.Text)))
+		l := a.add(text(sqlcommon.LikeEscape(q.Text)))
 		var ors []string
 		for _, c := range []string{"subject", "requested_by", "message_id", "id", "outcome"} {
 			ors = append(ors, "lower("+c+") LIKE "+l+` ESCAPE '\'`)
@@ -163,26 +117,18 @@ func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.Su
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+submissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT `+a.add(limit)+` OFFSET `+a.add(max(q.Offset, 0)), a...)
+	rows, err := s.db.Query(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT `+a.add(limit)+` OFFSET `+a.add(max(q.Offset, 0)), a...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list submissions: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Submission
-	for rows.Next() {
-		sub, err := scanSubmission(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, sub)
-	}
-	return out, total, rows.Err()
+	return sqlcommon.CollectTotal(rows, sqlcommon.ScanSubmission, total)
 }
 
 // CountSubmissionsSince counts recent submissions of the account (rate limits).
 func (s *Store) CountSubmissionsSince(ctx context.Context, accountID int64, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT count(*) FROM submissions WHERE account_id = $1 AND requested_at >= $2 AND channel <> 'bulk'`, accountID, ms(since)).Scan(&n)
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM submissions WHERE account_id = $1 AND requested_at >= $2 AND channel <> 'bulk'`, accountID, sqlcommon.MS(since)).Scan(&n)
 	return n, err
 }
 
@@ -193,7 +139,7 @@ func (s *Store) ClaimSubmission(ctx context.Context, worker string, lease time.D
 	sub, err := scanSubmission(s.db.QueryRow(ctx, `UPDATE submissions SET lease_owner = $1, lease_until = $2
 		WHERE seq = (SELECT seq FROM submissions WHERE state IN ('queued', 'notify') AND next_attempt_at <= $3 AND lease_until < $3
 			ORDER BY next_attempt_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+submissionCols, worker, ms(now.Add(lease)), ms(now)))
+		RETURNING `+sqlcommon.SubmissionCols, worker, sqlcommon.MS(now.Add(lease)), sqlcommon.MS(now)))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return sub, fmt.Errorf("postgres: claim submission: %w", err)
 	}
@@ -208,10 +154,10 @@ func (s *Store) SaveSubmission(ctx context.Context, sub *store.Submission) error
 		escalated_submission_id = $20, policy_entry = $21, campaign_changed = $22, completed_at = $23, attempts = $24, next_attempt_at = $25,
 		last_error = $26, lease_owner = '', lease_until = 0
 		WHERE account_id = $27 AND id = $28`,
-		sub.Type, sub.Status, sub.State, nullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey, text(sub.Subject), sub.EdfHash,
+		sub.Type, sub.Status, sub.State, sqlcommon.NullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey, text(sub.Subject), sub.EdfHash,
 		sub.OriginalDisposition, sub.OutcomeDisposition, text(sub.Outcome), sub.OutcomeCode, sub.Reason, text(sub.NotifyAddr), sub.NotifyState,
-		sub.CustomerStatus, sub.EscalatedAs, nullIfZero(ms(sub.EscalatedAt)), text(sub.EscalatedBy), sub.EscalatedSubmissionID, sub.PolicyEntry,
-		sub.CampaignChanged, nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), text(sub.LastError), sub.AccountID, sub.ID)
+		sub.CustomerStatus, sub.EscalatedAs, sqlcommon.NullIfZero(sqlcommon.MS(sub.EscalatedAt)), text(sub.EscalatedBy), sub.EscalatedSubmissionID, sub.PolicyEntry,
+		sub.CampaignChanged, sqlcommon.NullIfZero(sqlcommon.MS(sub.CompletedAt)), sub.Attempts, sqlcommon.MS(sub.NextAttempt), text(sub.LastError), sub.AccountID, sub.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: save submission: %w", err)
 	}
@@ -274,7 +220,7 @@ func setDispositionTx(ctx context.Context, tx pgx.Tx, seq int64, disposition str
 	if err != nil {
 		return false, fmt.Errorf("postgres: set disposition: %w", err)
 	}
-	newTriggers := nonEmpty(triggers, "[]")
+	newTriggers := sqlcommon.NonEmpty(triggers, "[]")
 	if oldDisp == disposition && oldTriggers == newTriggers {
 		return false, nil
 	}
@@ -284,8 +230,8 @@ func setDispositionTx(ctx context.Context, tx pgx.Tx, seq int64, disposition str
 	var rcpts []string
 	json.Unmarshal([]byte(envTo), &rcpts)
 	sum := map[rollupKey]int64{}
-	sumRollup(sum, store.Rollup(acct, fromMS(scanned), oldDisp, []byte(oldTriggers), rcpts), -1)
-	sumRollup(sum, store.Rollup(acct, fromMS(scanned), disposition, []byte(newTriggers), rcpts), 1)
+	sumRollup(sum, store.Rollup(acct, sqlcommon.FromMS(scanned), oldDisp, []byte(oldTriggers), rcpts), -1)
+	sumRollup(sum, store.Rollup(acct, sqlcommon.FromMS(scanned), disposition, []byte(newTriggers), rcpts), 1)
 	if err := writeRollup(ctx, tx, sum); err != nil {
 		return false, err
 	}
@@ -325,7 +271,7 @@ func (s *Store) CampaignMessages(ctx context.Context, accountID int64, campaignI
 	if limit <= 0 {
 		limit = 100
 	}
-	out, err := collectMessages(s.db.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = $1 AND campaign_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+	out, err := collectMessages(s.db.Query(ctx, `SELECT `+sqlcommon.MessageCols+` FROM messages WHERE account_id = $1 AND campaign_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
 		accountID, campaignID, after, limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: campaign messages: %w", err)
@@ -336,7 +282,7 @@ func (s *Store) CampaignMessages(ctx context.Context, accountID int64, campaignI
 // RenewSubmissionLease extends worker's lease on a submission it holds.
 func (s *Store) RenewSubmissionLease(ctx context.Context, id, worker string, lease time.Duration) error {
 	tag, err := s.db.Exec(ctx, `UPDATE submissions SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND lease_until > 0`,
-		ms(time.Now().Add(lease)), id, worker)
+		sqlcommon.MS(time.Now().Add(lease)), id, worker)
 	if err != nil {
 		return fmt.Errorf("postgres: renew submission lease: %w", err)
 	}
@@ -354,17 +300,7 @@ func (s *Store) ReportAddresses(ctx context.Context, accountID int64) ([]store.R
 		return nil, fmt.Errorf("postgres: report addresses: %w", err)
 	}
 	defer rows.Close()
-	var out []store.ReportAddress
-	for rows.Next() {
-		var a store.ReportAddress
-		var at int64
-		if err := rows.Scan(&a.AccountID, &a.Role, &a.Address, &at); err != nil {
-			return nil, err
-		}
-		a.UpdatedAt = fromMS(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanReportAddress)
 }
 
 // SetReportAddresses sets or removes the account's addresses by role.

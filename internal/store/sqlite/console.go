@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
 var _ store.Console = (*Store)(nil)
@@ -39,61 +40,36 @@ func addRollup(ctx context.Context, tx execer, k store.RollupKeys, delta int) er
 	return nil
 }
 
-func day(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli() / 86400000
-}
-
 func (s *Store) counts(ctx context.Context, q string, args ...any) ([]store.Count, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Count
-	for rows.Next() {
-		var c store.Count
-		if err := rows.Scan(&c.Key, &c.N); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanCount)
 }
 
 // DispositionsByDay counts messages per UTC day and disposition from the rollup.
 func (s *Store) DispositionsByDay(ctx context.Context, accountID int64, since time.Time) ([]store.Count, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT day, disposition, n FROM rollup_dispositions
-		WHERE account_id = ? AND day >= ? AND n > 0 ORDER BY day, disposition`, accountID, day(since))
+		WHERE account_id = ? AND day >= ? AND n > 0 ORDER BY day, disposition`, accountID, sqlcommon.Day(since))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Count
-	for rows.Next() {
-		var d int64
-		var c store.Count
-		if err := rows.Scan(&d, &c.Key, &c.N); err != nil {
-			return nil, err
-		}
-		c.Day = time.UnixMilli(d * 86400000).UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanDayCount)
 }
 
 // TopTriggers counts detections per scoring trigger name from the rollup.
 func (s *Store) TopTriggers(ctx context.Context, accountID int64, since time.Time, limit int) ([]store.Count, error) {
 	return s.counts(ctx, `SELECT name, sum(n) AS c FROM rollup_triggers WHERE account_id = ? AND day >= ?
-		GROUP BY name HAVING c > 0 ORDER BY c DESC, name LIMIT ?`, accountID, day(since), limit)
+		GROUP BY name HAVING c > 0 ORDER BY c DESC, name LIMIT ?`, accountID, sqlcommon.Day(since), limit)
 }
 
 // TopRecipients counts detections per recipient from the rollup.
 func (s *Store) TopRecipients(ctx context.Context, accountID int64, since time.Time, limit int) ([]store.Count, error) {
 	return s.counts(ctx, `SELECT recipient, sum(n) AS c FROM rollup_recipients WHERE account_id = ? AND day >= ?
-		GROUP BY recipient HAVING c > 0 ORDER BY c DESC, recipient LIMIT ?`, accountID, day(since), limit)
+		GROUP BY recipient HAVING c > 0 ORDER BY c DESC, recipient LIMIT ?`, accountID, sqlcommon.Day(since), limit)
 }
 
 // ListTokens lists the account's API tokens, newest first.
@@ -104,17 +80,7 @@ func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]store.TokenI
 		return nil, fmt.Errorf("sqlite: tokens: %w", err)
 	}
 	defer rows.Close()
-	var out []store.TokenInfo
-	for rows.Next() {
-		var t store.TokenInfo
-		var created, used, revoked int64
-		if err := rows.Scan(&t.ID, &t.AccountID, &t.Prefix, &t.Role, &created, &used, &revoked); err != nil {
-			return nil, err
-		}
-		t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromMS(created), fromMS(used), fromMS(revoked)
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanTokenInfo)
 }
 
 // RevokeToken revokes one of the account's tokens.
@@ -133,7 +99,7 @@ func (s *Store) RevokeToken(ctx context.Context, accountID, id int64) error {
 // touchToken records that a token was used, at most once per TokenLastUsedEvery.
 func (s *Store) touchToken(ctx context.Context, id, lastUsed int64) {
 	now := time.Now()
-	if lastUsed != 0 && now.Sub(fromMS(lastUsed)) < store.TokenLastUsedEvery {
+	if lastUsed != 0 && now.Sub(sqlcommon.FromMS(lastUsed)) < store.TokenLastUsedEvery {
 		return
 	}
 	// Best effort: a busy database must not refuse the request, so the error is dropped.
@@ -170,19 +136,11 @@ func (s *Store) MessageSubmissions(ctx context.Context, accountID int64, message
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE account_id = ? AND message_id = ? ORDER BY seq DESC LIMIT ?`,
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions WHERE account_id = ? AND message_id = ? ORDER BY seq DESC LIMIT ?`,
 		accountID, messageID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: message submissions: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Submission
-	for rows.Next() {
-		sub, err := scanSubmission(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sub)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanSubmission)
 }

@@ -4,28 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
-const jobCols = `id, account_id, action, status, status_message, search_params, expected_disposition, destination, comment,
-	requested_by, discovered, successful, failed, discover_cursor, cancel_requested, created_at, started_at, completed_at`
-
 func scanJob(row interface{ Scan(...any) error }) (store.Job, error) {
-	var j store.Job
-	var params string
-	var created, started, completed int64
-	err := row.Scan(&j.ID, &j.AccountID, &j.Action, &j.Status, &j.StatusMessage, &params, &j.ExpectedDisposition, &j.Destination,
-		&j.Comment, &j.RequestedBy, &j.Discovered, &j.Successful, &j.Failed, &j.DiscoverCursor, &j.CancelRequested, &created, &started, &completed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return j, store.ErrNotFound
-	}
-	j.SearchParams = []byte(params)
-	j.CreatedAt, j.StartedAt, j.CompletedAt = fromMS(created), fromMS(started), fromMS(completed)
-	return j, err
+	v, err := sqlcommon.ScanJob(row)
+	return v, notFound(err)
 }
 
 // CreateJob stores a new PENDING job.
@@ -35,7 +23,7 @@ func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 	}
 	j.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO bulk_jobs(id, account_id, action, status, search_params, expected_disposition, destination, comment, requested_by, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, j.ID, j.AccountID, j.Action, j.Status, nonEmpty(j.SearchParams, "{}"), j.ExpectedDisposition, j.Destination, j.Comment, j.RequestedBy, ms(j.CreatedAt))
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, j.ID, j.AccountID, j.Action, j.Status, sqlcommon.NonEmpty(j.SearchParams, "{}"), j.ExpectedDisposition, j.Destination, j.Comment, j.RequestedBy, sqlcommon.MS(j.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create job: %w", err)
 	}
@@ -44,7 +32,7 @@ func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 
 // GetJob returns a job of the account.
 func (s *Store) GetJob(ctx context.Context, accountID int64, id string) (store.Job, error) {
-	return scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE account_id = ? AND id = ?`, accountID, id))
+	return scanJob(s.db.QueryRowContext(ctx, `SELECT `+sqlcommon.JobCols+` FROM bulk_jobs WHERE account_id = ? AND id = ?`, accountID, id))
 }
 
 // ListJobs lists the account's jobs, newest first.
@@ -53,20 +41,12 @@ func (s *Store) ListJobs(ctx context.Context, accountID int64, offset, limit int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM bulk_jobs WHERE account_id = ?`, accountID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE account_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, accountID, limit, offset)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcommon.JobCols+` FROM bulk_jobs WHERE account_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, accountID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []store.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, j)
-	}
-	return out, total, rows.Err()
+	return sqlcommon.CollectTotal(rows, sqlcommon.ScanJob, total)
 }
 
 // DeleteJob deletes a finished job; ErrConflict for one still running.
@@ -120,7 +100,7 @@ func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration
 		return store.Job{}, err
 	}
 	defer tx.Rollback()
-	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM bulk_jobs WHERE status IN ('PENDING', 'DISCOVERING', 'PROCESSING')
+	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+sqlcommon.JobCols+` FROM bulk_jobs WHERE status IN ('PENDING', 'DISCOVERING', 'PROCESSING')
 		AND (lease_until < ? OR lease_owner = ?) ORDER BY created_at LIMIT 1`, now.UnixMilli(), worker))
 	if err != nil {
 		return j, err
@@ -242,17 +222,7 @@ func (s *Store) JobMessages(ctx context.Context, accountID int64, jobID string, 
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []store.JobMessage
-	for rows.Next() {
-		var m store.JobMessage
-		var at int64
-		if err := rows.Scan(&m.MessageSeq, &m.MessageID, &m.Status, &m.Error, &at); err != nil {
-			return nil, 0, err
-		}
-		m.UpdatedAt = fromMS(at)
-		out = append(out, m)
-	}
-	return out, total, rows.Err()
+	return sqlcommon.CollectTotal(rows, sqlcommon.ScanJobMessage, total)
 }
 
 // FinishJobBatch applies a batch's writes and outcomes in one transaction.
@@ -304,71 +274,56 @@ func (s *Store) FinishJobBatch(ctx context.Context, jobID string, items []store.
 // SetDisposition, QueueDeliveries, HoldMessage, CreateSubmission, AddAction,
 // AddTrace and Audit.
 func applyJobItem(ctx context.Context, tx *sql.Tx, it *store.JobItem, now time.Time) error {
-	seq := it.MessageSeq
-	changed := false
-	if it.Disposition != "" {
-		c, err := setDispositionTx(ctx, tx, seq, it.Disposition, it.Triggers)
-		if err != nil {
-			return err
-		}
-		changed = c
-	}
-	if len(it.Release) > 0 {
-		changed = true
-		for _, r := range it.Release {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deliveries(message_seq, recipient, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`,
-				seq, r, now.UnixMilli(), now.UnixMilli()); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET is_quarantined = 0, delivery_status = CASE WHEN delivery_status = 'delivered' THEN 'delivered' ELSE 'queued' END WHERE seq = ?`, seq); err != nil {
-			return err
-		}
-	}
-	if it.Hold {
-		held, err := holdMessageTx(ctx, tx, seq)
-		if err != nil {
-			return err
-		}
-		changed = changed || held
-	}
-	if it.IfChanged && !changed {
-		return nil
-	}
-	if it.Submission != nil {
-		if err := insertSubmission(ctx, tx, it.Submission); err != nil {
+	return sqlcommon.ApplyJobItem(itemTx{ctx, tx, now}, it, now)
+}
+
+// itemTx makes a JobItem's writes in tx at now (sqlcommon.JobItemWriter).
+type itemTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	now time.Time
+}
+
+func (w itemTx) SetDisposition(seq int64, disposition string, triggers []byte) (bool, error) {
+	return setDispositionTx(w.ctx, w.tx, seq, disposition, triggers)
+}
+
+func (w itemTx) QueueDeliveries(seq int64, recipients []string) error {
+	for _, r := range recipients {
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR IGNORE INTO deliveries(message_seq, recipient, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`,
+			seq, r, w.now.UnixMilli(), w.now.UnixMilli()); err != nil {
 			return err
 		}
 	}
-	for _, a := range it.Actions {
-		props, _ := json.Marshal(a.Properties)
-		if a.CreatedAt.IsZero() {
-			a.CreatedAt = now
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO action_log(message_seq, operation, status, requested_by, properties, created_at, completed_at) VALUES (?,?,?,?,?,?,?)`,
-			seq, a.Operation, a.Status, a.RequestedBy, string(props), ms(a.CreatedAt), nullIfZero(ms(a.CompletedAt))); err != nil {
-			return err
-		}
+	_, err := w.tx.ExecContext(w.ctx, `UPDATE messages SET is_quarantined = 0, delivery_status = CASE WHEN delivery_status = 'delivered' THEN 'delivered' ELSE 'queued' END WHERE seq = ?`, seq)
+	return err
+}
+
+func (w itemTx) Hold(seq int64) (bool, error) { return holdMessageTx(w.ctx, w.tx, seq) }
+
+func (w itemTx) InsertSubmission(sub *store.Submission) error {
+	return insertSubmission(w.ctx, w.tx, sub)
+}
+
+func (w itemTx) AddAction(seq int64, a store.Action) error {
+	props, _ := json.Marshal(a.Properties)
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO action_log(message_seq, operation, status, requested_by, properties, created_at, completed_at) VALUES (?,?,?,?,?,?,?)`,
+		seq, a.Operation, a.Status, a.RequestedBy, string(props), sqlcommon.MS(a.CreatedAt), sqlcommon.NullIfZero(sqlcommon.MS(a.CompletedAt)))
+	return err
+}
+
+func (w itemTx) AddTrace(seq int64, t store.TraceLine) error {
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES (?, ?, ?, ?)`, seq, t.Direction, t.LoggedAt.UnixMilli(), t.Line)
+	return err
+}
+
+func (w itemTx) Audit(e store.AuditEntry) error {
+	if e.Detail == "" {
+		e.Detail = "{}"
 	}
-	for _, t := range it.Trace {
-		at := t.LoggedAt
-		if at.IsZero() {
-			at = now
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES (?, ?, ?, ?)`, seq, t.Direction, at.UnixMilli(), t.Line); err != nil {
-			return err
-		}
-	}
-	for _, e := range it.Audit {
-		if e.Detail == "" {
-			e.Detail = "{}"
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log(account_id, actor, action, target, detail, created_at) VALUES (?,?,?,?,?,?)`,
-			e.AccountID, e.Actor, e.Action, e.Target, e.Detail, now.UnixMilli()); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO audit_log(account_id, actor, action, target, detail, created_at) VALUES (?,?,?,?,?,?)`,
+		e.AccountID, e.Actor, e.Action, e.Target, e.Detail, w.now.UnixMilli())
+	return err
 }
 
 // ApplyMessageChanges makes the items' writes in one transaction.

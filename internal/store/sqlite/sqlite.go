@@ -5,15 +5,10 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,11 +20,13 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/internal/store/migrations"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
 // Store is the SQLite store.
 type Store struct {
 	db *sql.DB
+	sqlcommon.Settings
 }
 
 var _ store.Store = (*Store)(nil)
@@ -53,6 +50,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One writer at a time is what SQLite does anyway; a small pool serves readers.
 	db.SetMaxOpenConns(8)
 	s := &Store{db: db}
+	s.Settings = s.settings()
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -70,18 +68,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	return migrations.Apply(ctx, s.db, migrations.SQLiteDialect)
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// notFound is store.ErrNotFound for database/sql's no-rows error, else err.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
 	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
+	return err
 }
 
 // CreateAccount creates an account holding the default dispositions.
@@ -105,12 +97,8 @@ func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 		}
 		return a, err
 	}
-	for _, d := range strings.Split(hold, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			a.HoldDispositions = append(a.HoldDispositions, d)
-		}
-	}
-	a.CreatedAt = fromMS(created)
+	a.HoldDispositions = sqlcommon.ParseHold(hold)
+	a.CreatedAt = sqlcommon.FromMS(created)
 	return a, nil
 }
 
@@ -124,26 +112,20 @@ func (s *Store) FirstAccount(ctx context.Context) (store.Account, error) {
 	return scanAccount(s.db.QueryRowContext(ctx, `SELECT id, name, hold_dispositions, created_at FROM accounts ORDER BY id LIMIT 1`))
 }
 
-func hashToken(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
-
 // CreateToken makes a random API token for the account.
 func (s *Store) CreateToken(ctx context.Context, accountID int64, role string) (string, error) {
-	if !store.ValidRole(role) {
-		return "", fmt.Errorf("sqlite: unknown role %q", role)
+	if err := sqlcommon.CheckRole(role); err != nil {
+		return "", fmt.Errorf("sqlite: %w", err)
 	}
 	if _, err := s.Account(ctx, accountID); err != nil {
 		return "", fmt.Errorf("sqlite: account %d: %w", accountID, err)
 	}
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	tok, prefix, err := sqlcommon.NewToken()
+	if err != nil {
 		return "", err
 	}
-	tok := "mw_" + base64.RawURLEncoding.EncodeToString(b[:])
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens(account_id, role, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
-		accountID, role, hashToken(tok), tok[:9], time.Now().UnixMilli())
+	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens(account_id, role, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
+		accountID, role, sqlcommon.HashToken(tok), prefix, time.Now().UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("sqlite: create token: %w", err)
 	}
@@ -154,7 +136,7 @@ func (s *Store) CreateToken(ctx context.Context, accountID int64, role string) (
 func (s *Store) Authenticate(ctx context.Context, token string) (store.Principal, error) {
 	var p store.Principal
 	var id, lastUsed int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, role, prefix, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashToken(token)).
+	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, role, prefix, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, sqlcommon.HashToken(token)).
 		Scan(&id, &p.AccountID, &p.Role, &p.Name, &lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, store.ErrNotFound
@@ -167,18 +149,6 @@ func (s *Store) Authenticate(ctx context.Context, token string) (store.Principal
 	return p, nil
 }
 
-func jsonList(v []string) string {
-	if v == nil {
-		v = []string{}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func simBands(h uint64) [4]int64 {
-	return [4]int64{int64(h & 0xffff), int64(h >> 16 & 0xffff), int64(h >> 32 & 0xffff), int64(h >> 48 & 0xffff)}
-}
-
 // InsertMessage stores one message durably with its raw bytes, search entry, trace and deliveries.
 func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte, trace []string, deliverTo []string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -186,15 +156,15 @@ func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte,
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	b := simBands(m.SimHash)
+	b := sqlcommon.SimBands(m.SimHash)
 	res, err := tx.ExecContext(ctx, `INSERT INTO messages(id, account_id, message_id, subject, from_addr, from_name, from_domain, reply_to,
 		to_addrs, envelope_from, envelope_to, client_ip, helo, sent_at, scanned_at, disposition, triggers, auth, delivery_mode,
 		delivery_status, is_quarantined, structure_hash, simhash, sim_b0, sim_b1, sim_b2, sim_b3, campaign_id, size, details)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.ID, m.AccountID, m.MessageID, m.Subject, m.FromAddr, m.FromName, m.FromDomain, m.ReplyTo,
-		jsonList(m.To), m.EnvelopeFrom, jsonList(m.EnvelopeTo), m.ClientIP, m.Helo, ms(m.SentAt), ms(m.ScannedAt),
-		m.Disposition, nonEmpty(m.Triggers, "[]"), nonEmpty(m.Auth, "{}"), m.DeliveryMode, m.DeliveryStatus, m.IsQuarantined,
-		m.StructureHash, int64(m.SimHash), b[0], b[1], b[2], b[3], m.CampaignID, m.Size, nonEmpty(m.Details, "{}"))
+		sqlcommon.JSONList(m.To), m.EnvelopeFrom, sqlcommon.JSONList(m.EnvelopeTo), m.ClientIP, m.Helo, sqlcommon.MS(m.SentAt), sqlcommon.MS(m.ScannedAt),
+		m.Disposition, sqlcommon.NonEmpty(m.Triggers, "[]"), sqlcommon.NonEmpty(m.Auth, "{}"), m.DeliveryMode, m.DeliveryStatus, m.IsQuarantined,
+		m.StructureHash, int64(m.SimHash), b[0], b[1], b[2], b[3], m.CampaignID, m.Size, sqlcommon.NonEmpty(m.Details, "{}"))
 	if err != nil {
 		return fmt.Errorf("sqlite: insert message: %w", err)
 	}
@@ -232,46 +202,19 @@ func (s *Store) InsertMessage(ctx context.Context, m *store.Message, raw []byte,
 	return nil
 }
 
-func nonEmpty(b []byte, def string) string {
-	if len(b) == 0 {
-		return def
-	}
-	return string(b)
-}
-
-const messageCols = `seq, id, account_id, message_id, subject, from_addr, from_name, from_domain, reply_to, to_addrs, envelope_from,
-	envelope_to, client_ip, helo, sent_at, scanned_at, disposition, triggers, auth, delivery_mode, delivery_status, is_quarantined,
-	structure_hash, simhash, campaign_id, size, details`
-
 func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
-	var m store.Message
-	var to, envTo, triggers, auth, details string
-	var sent, scanned, sim int64
-	err := row.Scan(&m.Seq, &m.ID, &m.AccountID, &m.MessageID, &m.Subject, &m.FromAddr, &m.FromName, &m.FromDomain, &m.ReplyTo,
-		&to, &m.EnvelopeFrom, &envTo, &m.ClientIP, &m.Helo, &sent, &scanned, &m.Disposition, &triggers, &auth, &m.DeliveryMode,
-		&m.DeliveryStatus, &m.IsQuarantined, &m.StructureHash, &sim, &m.CampaignID, &m.Size, &details)
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, store.ErrNotFound
-	}
-	if err != nil {
-		return m, err
-	}
-	json.Unmarshal([]byte(to), &m.To)
-	json.Unmarshal([]byte(envTo), &m.EnvelopeTo)
-	m.SentAt, m.ScannedAt = fromMS(sent), fromMS(scanned)
-	m.SimHash = uint64(sim)
-	m.Triggers, m.Auth, m.Details = []byte(triggers), []byte(auth), []byte(details)
-	return m, nil
+	v, err := sqlcommon.ScanMessage(row)
+	return v, notFound(err)
 }
 
 // GetMessage returns a message of the account by its id.
 func (s *Store) GetMessage(ctx context.Context, accountID int64, id string) (store.Message, error) {
-	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND id = ?`, accountID, id))
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+sqlcommon.MessageCols+` FROM messages WHERE account_id = ? AND id = ?`, accountID, id))
 }
 
 // GetMessageBySeq returns a message by its sequence number.
 func (s *Store) GetMessageBySeq(ctx context.Context, seq int64) (store.Message, error) {
-	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE seq = ?`, seq))
+	return scanMessage(s.db.QueryRowContext(ctx, `SELECT `+sqlcommon.MessageCols+` FROM messages WHERE seq = ?`, seq))
 }
 
 // Raw returns the raw bytes of a message.
@@ -285,20 +228,15 @@ func (s *Store) Raw(ctx context.Context, seq int64) ([]byte, error) {
 }
 
 // ftsQuery turns free text into an FTS5 query of quoted terms (all must match), so
-// user input can never be FTS5 syntax.
+// user input can never be FTS5 syntax. Control characters separate terms like
+// spaces: a NUL inside a quoted term ends SQLite's string early.
 func ftsQuery(text string) string {
 	var terms []string
-	for _, f := range strings.Fields(text) {
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		f = strings.ReplaceAll(f, `"`, `""`)
 		terms = append(terms, `"`+f+`"`)
 	}
 	return strings.Join(terms, " ")
-}
-
-// likeEscape makes a LIKE pattern matching s anywhere, with s's wildcards literal.
-func likeEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
 // ftsPhrase turns a filter value into an FTS5 phrase of its words, the last one a
@@ -318,8 +256,8 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 	// message seq): a word matching 10% of a million messages costs the page, not
 	// the whole match set, and no filter scans the table.
 	var fts []string
-	if q.Text != "" {
-		fts = append(fts, ftsQuery(q.Text))
+	if t := ftsQuery(q.Text); t != "" {
+		fts = append(fts, t)
 	}
 	for _, f := range []struct{ col, v string }{{"sender", q.Sender}, {"recipients", q.Recipient}, {"subject", q.Subject}} {
 		if f.v == "" {
@@ -364,11 +302,11 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 	}
 	if !q.Start.IsZero() {
 		where = append(where, "m.scanned_at >= ?")
-		args = append(args, ms(q.Start))
+		args = append(args, sqlcommon.MS(q.Start))
 	}
 	if !q.End.IsZero() {
 		where = append(where, "m.scanned_at < ?")
-		args = append(args, ms(q.End))
+		args = append(args, sqlcommon.MS(q.End))
 	}
 	var page store.Page
 	cond := strings.Join(where, " AND ")
@@ -393,7 +331,7 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 		listArgs = append(listArgs, q.Cursor)
 	}
 	listArgs = append(listArgs, limit+1, q.Offset)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("m.", messageCols)+` FROM `+from+` WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, listArgs...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcommon.Prefixed("m.", sqlcommon.MessageCols)+` FROM `+from+` WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, listArgs...)
 	if err != nil {
 		return page, fmt.Errorf("sqlite: search: %w", err)
 	}
@@ -415,14 +353,6 @@ func (s *Store) Search(ctx context.Context, accountID int64, q store.Query) (sto
 	return page, nil
 }
 
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // AddTrace appends a trace line.
 func (s *Store) AddTrace(ctx context.Context, seq int64, direction, line string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO trace(message_seq, direction, logged_at, line) VALUES (?, ?, ?, ?)`, seq, direction, time.Now().UnixMilli(), line)
@@ -436,17 +366,7 @@ func (s *Store) Trace(ctx context.Context, seq int64) ([]store.TraceLine, error)
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.TraceLine
-	for rows.Next() {
-		var t store.TraceLine
-		var at int64
-		if err := rows.Scan(&t.Direction, &at, &t.Line); err != nil {
-			return nil, err
-		}
-		t.LoggedAt = fromMS(at)
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanTraceLine)
 }
 
 // AddAction appends an action log entry.
@@ -457,10 +377,10 @@ func (s *Store) AddAction(ctx context.Context, seq int64, a store.Action) error 
 	}
 	var completed any
 	if !a.CompletedAt.IsZero() {
-		completed = ms(a.CompletedAt)
+		completed = sqlcommon.MS(a.CompletedAt)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO action_log(message_seq, operation, status, requested_by, properties, created_at, completed_at) VALUES (?,?,?,?,?,?,?)`,
-		seq, a.Operation, a.Status, a.RequestedBy, string(props), ms(a.CreatedAt), completed)
+		seq, a.Operation, a.Status, a.RequestedBy, string(props), sqlcommon.MS(a.CreatedAt), completed)
 	return err
 }
 
@@ -471,19 +391,7 @@ func (s *Store) Actions(ctx context.Context, seq int64) ([]store.Action, error) 
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Action
-	for rows.Next() {
-		var a store.Action
-		var props string
-		var created, completed int64
-		if err := rows.Scan(&a.ID, &a.Operation, &a.Status, &a.RequestedBy, &props, &created, &completed); err != nil {
-			return nil, err
-		}
-		json.Unmarshal([]byte(props), &a.Properties)
-		a.CreatedAt, a.CompletedAt = fromMS(created), fromMS(completed)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanAction)
 }
 
 // Audit records a state change.
@@ -503,17 +411,7 @@ func (s *Store) AuditLog(ctx context.Context, accountID int64, limit int) ([]sto
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &e.AccountID, &e.Actor, &e.Action, &e.Target, &e.Detail, &at); err != nil {
-			return nil, err
-		}
-		e.CreatedAt = fromMS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanAuditEntry)
 }
 
 // QueueDeliveries queues recipients not queued before and lifts the quarantine.
@@ -556,21 +454,13 @@ func (s *Store) deliveries(ctx context.Context, q string, args ...any) ([]store.
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Delivery
-	for rows.Next() {
-		var d store.Delivery
-		if err := rows.Scan(&d.ID, &d.MessageSeq, &d.Recipient, &d.Attempts); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanDelivery)
 }
 
 // FinishDelivery records the outcome of one attempt.
 func (s *Store) FinishDelivery(ctx context.Context, id int64, status, errText string, next time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
-		status, errText, ms(next), time.Now().UnixMilli(), id)
+		status, errText, sqlcommon.MS(next), time.Now().UnixMilli(), id)
 	return err
 }
 
@@ -583,17 +473,8 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 	if err != nil {
 		return err
 	}
-	var status string
-	switch {
-	case retried > 0:
-		status = store.StatusDeferred
-	case pending > 0:
-		status = store.StatusQueued
-	case failed > 0 && delivered == 0:
-		status = store.StatusBounced
-	case delivered > 0:
-		status = store.StatusDelivered
-	default:
+	status := sqlcommon.DeliveryStatus(pending, delivered, failed, retried)
+	if status == "" {
 		return nil
 	}
 	_, err = s.db.ExecContext(ctx, `UPDATE messages SET delivery_status = ? WHERE seq = ? AND is_quarantined = 0`, status, seq)
@@ -602,7 +483,7 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 
 // Campaign finds an earlier message of the same campaign.
 func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error) {
-	b := simBands(simhash)
+	b := sqlcommon.SimBands(simhash)
 	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, simhash, structure_hash FROM (
 		SELECT seq, campaign_id, simhash, structure_hash FROM messages WHERE account_id = ? AND (sim_b0 = ? OR sim_b1 = ? OR sim_b2 = ? OR sim_b3 = ?)
 		UNION SELECT * FROM (SELECT seq, campaign_id, simhash, structure_hash FROM messages WHERE account_id = ? AND structure_hash = ? ORDER BY seq DESC LIMIT 200)
@@ -618,8 +499,7 @@ func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash str
 		if err := rows.Scan(&cid, &h, &sh); err != nil {
 			return "", err
 		}
-		d := bits.OnesCount64(uint64(h) ^ simhash)
-		if d <= maxBits || (structureHash != "" && sh == structureHash && d <= 4*maxBits) {
+		if sqlcommon.CampaignMatch(h, sh, simhash, structureHash, maxBits) {
 			return cid, nil
 		}
 	}

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,45 +10,12 @@ import (
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
-const submissionCols = `seq, id, account_id, type, channel, status, state, coalesce(message_seq, 0), message_id, raw_key, subject, edf_hash,
-	original_disposition, requested_disposition, outcome_disposition, outcome, outcome_code, reason, requested_by, notify_addr,
-	notify_state, customer_status, escalated_as, coalesce(escalated_at, 0), escalated_by, escalated_submission_id, escalated_from,
-	policy, policy_entry, campaign_changed, requested_at, coalesce(completed_at, 0), attempts, next_attempt_at, last_error`
-
 func scanSubmission(row interface{ Scan(...any) error }) (store.Submission, error) {
-	var s store.Submission
-	var policy string
-	var escAt, reqAt, doneAt, next int64
-	err := row.Scan(&s.Seq, &s.ID, &s.AccountID, &s.Type, &s.Channel, &s.Status, &s.State, &s.MessageSeq, &s.MessageID, &s.RawKey,
-		&s.Subject, &s.EdfHash, &s.OriginalDisposition, &s.RequestedDisposition, &s.OutcomeDisposition, &s.Outcome, &s.OutcomeCode,
-		&s.Reason, &s.RequestedBy, &s.NotifyAddr, &s.NotifyState, &s.CustomerStatus, &s.EscalatedAs, &escAt, &s.EscalatedBy,
-		&s.EscalatedSubmissionID, &s.EscalatedFrom, &policy, &s.PolicyEntry, &s.CampaignChanged, &reqAt, &doneAt, &s.Attempts, &next, &s.LastError)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, store.ErrNotFound
-	}
-	if err != nil {
-		return s, err
-	}
-	if policy != "" {
-		s.Policy = []byte(policy)
-	}
-	s.EscalatedAt, s.RequestedAt, s.CompletedAt, s.NextAttempt = fromMS(escAt), fromMS(reqAt), fromMS(doneAt), fromMS(next)
-	return s, nil
-}
-
-func newSubmissionID() string {
-	var b [10]byte
-	rand.Read(b[:])
-	return "sub-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-}
-
-func nullIfZero(n int64) any {
-	if n == 0 {
-		return nil
-	}
-	return n
+	v, err := sqlcommon.ScanSubmission(row)
+	return v, notFound(err)
 }
 
 // CreateSubmission inserts a submission unless the same one is already there.
@@ -61,7 +26,7 @@ func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bo
 	}
 	defer tx.Rollback()
 	if sub.RawKey != "" {
-		existing, err := scanSubmission(tx.QueryRowContext(ctx, `SELECT `+submissionCols+` FROM submissions
+		existing, err := scanSubmission(tx.QueryRowContext(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions
 			WHERE account_id = ? AND raw_key = ? AND requested_disposition = ? AND type = ? AND status <> ? ORDER BY seq LIMIT 1`,
 			sub.AccountID, sub.RawKey, sub.RequestedDisposition, sub.Type, store.SubFailed))
 		if err == nil {
@@ -83,32 +48,17 @@ func (s *Store) CreateSubmission(ctx context.Context, sub *store.Submission) (bo
 
 // insertSubmission inserts sub in tx, filling ID, defaults and Seq.
 func insertSubmission(ctx context.Context, tx *sql.Tx, sub *store.Submission) error {
-	if sub.ID == "" {
-		sub.ID = newSubmissionID()
-	}
-	now := time.Now()
-	if sub.RequestedAt.IsZero() {
-		sub.RequestedAt = now
-	}
-	if sub.NextAttempt.IsZero() {
-		sub.NextAttempt = now
-	}
-	if sub.Status == "" {
-		sub.Status = store.SubPending
-	}
-	if sub.State == "" {
-		sub.State = store.QueueQueued
-	}
+	sqlcommon.PrepareSubmission(sub)
 	res, err := tx.ExecContext(ctx, `INSERT INTO submissions(id, account_id, type, channel, status, state, message_seq, message_id, raw_key,
 		subject, edf_hash, original_disposition, requested_disposition, outcome_disposition, outcome, outcome_code, reason, requested_by,
 		notify_addr, notify_state, customer_status, escalated_as, escalated_at, escalated_by, escalated_submission_id, escalated_from,
 		policy, policy_entry, campaign_changed, requested_at, completed_at, attempts, next_attempt_at, last_error)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		sub.ID, sub.AccountID, sub.Type, sub.Channel, sub.Status, sub.State, nullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey,
+		sub.ID, sub.AccountID, sub.Type, sub.Channel, sub.Status, sub.State, sqlcommon.NullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey,
 		sub.Subject, sub.EdfHash, sub.OriginalDisposition, sub.RequestedDisposition, sub.OutcomeDisposition, sub.Outcome, sub.OutcomeCode,
-		sub.Reason, sub.RequestedBy, sub.NotifyAddr, sub.NotifyState, sub.CustomerStatus, sub.EscalatedAs, nullIfZero(ms(sub.EscalatedAt)),
+		sub.Reason, sub.RequestedBy, sub.NotifyAddr, sub.NotifyState, sub.CustomerStatus, sub.EscalatedAs, sqlcommon.NullIfZero(sqlcommon.MS(sub.EscalatedAt)),
 		sub.EscalatedBy, sub.EscalatedSubmissionID, sub.EscalatedFrom, string(sub.Policy), sub.PolicyEntry, sub.CampaignChanged,
-		ms(sub.RequestedAt), nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), sub.LastError)
+		sqlcommon.MS(sub.RequestedAt), sqlcommon.NullIfZero(sqlcommon.MS(sub.CompletedAt)), sub.Attempts, sqlcommon.MS(sub.NextAttempt), sub.LastError)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert submission: %w", err)
 	}
@@ -118,7 +68,7 @@ func insertSubmission(ctx context.Context, tx *sql.Tx, sub *store.Submission) er
 
 // GetSubmission returns one submission of the account.
 func (s *Store) GetSubmission(ctx context.Context, accountID int64, id string) (store.Submission, error) {
-	return scanSubmission(s.db.QueryRowContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE account_id = ? AND id = ?`, accountID, id))
+	return scanSubmission(s.db.QueryRowContext(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions WHERE account_id = ? AND id = ?`, accountID, id))
 }
 
 // ListSubmissions lists the account's submissions, newest first.
@@ -140,17 +90,17 @@ func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.Su
 	eq("id", q.SubmissionID)
 	if !q.Start.IsZero() {
 		where = append(where, "requested_at >= ?")
-		args = append(args, ms(q.Start))
+		args = append(args, sqlcommon.MS(q.Start))
 	}
 	if !q.End.IsZero() {
 		where = append(where, "requested_at < ?")
-		args = append(args, ms(q.End))
+		args = append(args, sqlcommon.MS(q.End))
 	}
 	if q.EscalatedFromUser {
 		where = append(where, "escalated_from <> ''")
 	}
 	if q.Text != "" {
-		l := likeEscape(q.Text)
+		l := sqlcommon.LikeEscape(q.Text)
 		where = append(where, `(lower(subject) LIKE ? ESCAPE '\' OR lower(requested_by) LIKE ? ESCAPE '\' OR lower(message_id) LIKE ? ESCAPE '\' OR lower(id) LIKE ? ESCAPE '\' OR lower(outcome) LIKE ? ESCAPE '\')`)
 		args = append(args, l, l, l, l, l)
 	}
@@ -163,27 +113,19 @@ func (s *Store) ListSubmissions(ctx context.Context, accountID int64, q store.Su
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+submissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT ? OFFSET ?`,
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcommon.SubmissionCols+` FROM submissions WHERE `+cond+` ORDER BY seq DESC LIMIT ? OFFSET ?`,
 		append(args, limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list submissions: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Submission
-	for rows.Next() {
-		sub, err := scanSubmission(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, sub)
-	}
-	return out, total, rows.Err()
+	return sqlcommon.CollectTotal(rows, sqlcommon.ScanSubmission, total)
 }
 
 // CountSubmissionsSince counts recent submissions of the account (rate limits).
 func (s *Store) CountSubmissionsSince(ctx context.Context, accountID int64, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE account_id = ? AND requested_at >= ? AND channel <> 'bulk'`, accountID, ms(since)).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE account_id = ? AND requested_at >= ? AND channel <> 'bulk'`, accountID, sqlcommon.MS(since)).Scan(&n)
 	return n, err
 }
 
@@ -193,7 +135,7 @@ func (s *Store) ClaimSubmission(ctx context.Context, worker string, lease time.D
 	row := s.db.QueryRowContext(ctx, `UPDATE submissions SET lease_owner = ?, lease_until = ?
 		WHERE seq = (SELECT seq FROM submissions WHERE state IN ('queued', 'notify') AND next_attempt_at <= ? AND lease_until < ?
 			ORDER BY next_attempt_at, seq LIMIT 1)
-		RETURNING `+submissionCols, worker, ms(now.Add(lease)), ms(now), ms(now))
+		RETURNING `+sqlcommon.SubmissionCols, worker, sqlcommon.MS(now.Add(lease)), sqlcommon.MS(now), sqlcommon.MS(now))
 	sub, err := scanSubmission(row)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return sub, fmt.Errorf("sqlite: claim submission: %w", err)
@@ -209,10 +151,10 @@ func (s *Store) SaveSubmission(ctx context.Context, sub *store.Submission) error
 		escalated_submission_id = ?, policy_entry = ?, campaign_changed = ?, completed_at = ?, attempts = ?, next_attempt_at = ?,
 		last_error = ?, lease_owner = '', lease_until = 0
 		WHERE account_id = ? AND id = ?`,
-		sub.Type, sub.Status, sub.State, nullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey, sub.Subject, sub.EdfHash,
+		sub.Type, sub.Status, sub.State, sqlcommon.NullIfZero(sub.MessageSeq), sub.MessageID, sub.RawKey, sub.Subject, sub.EdfHash,
 		sub.OriginalDisposition, sub.OutcomeDisposition, sub.Outcome, sub.OutcomeCode, sub.Reason, sub.NotifyAddr, sub.NotifyState,
-		sub.CustomerStatus, sub.EscalatedAs, nullIfZero(ms(sub.EscalatedAt)), sub.EscalatedBy, sub.EscalatedSubmissionID, sub.PolicyEntry,
-		sub.CampaignChanged, nullIfZero(ms(sub.CompletedAt)), sub.Attempts, ms(sub.NextAttempt), sub.LastError, sub.AccountID, sub.ID)
+		sub.CustomerStatus, sub.EscalatedAs, sqlcommon.NullIfZero(sqlcommon.MS(sub.EscalatedAt)), sub.EscalatedBy, sub.EscalatedSubmissionID, sub.PolicyEntry,
+		sub.CampaignChanged, sqlcommon.NullIfZero(sqlcommon.MS(sub.CompletedAt)), sub.Attempts, sqlcommon.MS(sub.NextAttempt), sub.LastError, sub.AccountID, sub.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: save submission: %w", err)
 	}
@@ -285,7 +227,7 @@ func setDispositionTx(ctx context.Context, tx *sql.Tx, seq int64, disposition st
 	if err != nil {
 		return false, fmt.Errorf("sqlite: set disposition: %w", err)
 	}
-	newTriggers := nonEmpty(triggers, "[]")
+	newTriggers := sqlcommon.NonEmpty(triggers, "[]")
 	if oldDisp == disposition && oldTriggers == newTriggers {
 		return false, nil
 	}
@@ -294,10 +236,10 @@ func setDispositionTx(ctx context.Context, tx *sql.Tx, seq int64, disposition st
 	}
 	var rcpts []string
 	json.Unmarshal([]byte(envTo), &rcpts)
-	if err := addRollup(ctx, tx, store.Rollup(acct, fromMS(scanned), oldDisp, []byte(oldTriggers), rcpts), -1); err != nil {
+	if err := addRollup(ctx, tx, store.Rollup(acct, sqlcommon.FromMS(scanned), oldDisp, []byte(oldTriggers), rcpts), -1); err != nil {
 		return false, err
 	}
-	if err := addRollup(ctx, tx, store.Rollup(acct, fromMS(scanned), disposition, []byte(newTriggers), rcpts), 1); err != nil {
+	if err := addRollup(ctx, tx, store.Rollup(acct, sqlcommon.FromMS(scanned), disposition, []byte(newTriggers), rcpts), 1); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -339,27 +281,19 @@ func (s *Store) CampaignMessages(ctx context.Context, accountID int64, campaignI
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND campaign_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcommon.MessageCols+` FROM messages WHERE account_id = ? AND campaign_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 		accountID, campaignID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: campaign messages: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanMessage)
 }
 
 // RenewSubmissionLease extends worker's lease on a submission it holds.
 func (s *Store) RenewSubmissionLease(ctx context.Context, id, worker string, lease time.Duration) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_until > 0`,
-		ms(time.Now().Add(lease)), id, worker)
+		sqlcommon.MS(time.Now().Add(lease)), id, worker)
 	if err != nil {
 		return fmt.Errorf("sqlite: renew submission lease: %w", err)
 	}
@@ -377,17 +311,7 @@ func (s *Store) ReportAddresses(ctx context.Context, accountID int64) ([]store.R
 		return nil, fmt.Errorf("sqlite: report addresses: %w", err)
 	}
 	defer rows.Close()
-	var out []store.ReportAddress
-	for rows.Next() {
-		var a store.ReportAddress
-		var at int64
-		if err := rows.Scan(&a.AccountID, &a.Role, &a.Address, &at); err != nil {
-			return nil, err
-		}
-		a.UpdatedAt = fromMS(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanReportAddress)
 }
 
 // SetReportAddresses sets or removes the account's addresses by role.

@@ -9,34 +9,23 @@ import (
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/sqlcommon"
 )
 
 var _ store.Users = (*Store)(nil)
 
-const userCols = `id, account_id, email, role, password_hash, disabled, created_at, coalesce(last_login_at, 0)`
-
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
-	var created, last int64
-	err := row.Scan(&u.ID, &u.AccountID, &u.Email, &u.Role, &u.PasswordHash, &u.Disabled, &created, &last)
-	if errors.Is(err, sql.ErrNoRows) {
-		return u, store.ErrNotFound
-	}
-	u.CreatedAt, u.LastLoginAt = fromMS(created), fromMS(last)
-	return u, err
+	v, err := sqlcommon.ScanUser(row)
+	return v, notFound(err)
 }
 
 // CreateUser adds a console user.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	if !store.ValidRole(u.Role) {
-		return fmt.Errorf("sqlite: unknown role %q", u.Role)
-	}
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-	if u.CreatedAt.IsZero() {
-		u.CreatedAt = time.Now()
+	if err := sqlcommon.PrepareUser(u); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO users(account_id, email, role, password_hash, disabled, created_at) VALUES (?,?,?,?,?,?)`,
-		u.AccountID, u.Email, u.Role, u.PasswordHash, u.Disabled, ms(u.CreatedAt))
+		u.AccountID, u.Email, u.Role, u.PasswordHash, u.Disabled, sqlcommon.MS(u.CreatedAt))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return fmt.Errorf("sqlite: user %s: %w", u.Email, store.ErrConflict)
@@ -49,30 +38,22 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 
 // UserByEmail finds a user by email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+sqlcommon.UserCols+` FROM users WHERE email = ?`, sqlcommon.NormEmail(email)))
 }
 
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id int64) (store.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+sqlcommon.UserCols+` FROM users WHERE id = ?`, id))
 }
 
 // ListUsers lists an account's users.
 func (s *Store) ListUsers(ctx context.Context, accountID int64) ([]store.User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE account_id = ? ORDER BY email`, accountID)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcommon.UserCols+` FROM users WHERE account_id = ? ORDER BY email`, accountID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return sqlcommon.Collect(rows, sqlcommon.ScanUser)
 }
 
 // CountUsers counts every user.
@@ -104,14 +85,14 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) erro
 
 // TouchLogin records a login time.
 func (s *Store) TouchLogin(ctx context.Context, userID int64, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), userID)
+	_, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, sqlcommon.MS(at), userID)
 	return err
 }
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions(token_hash, user_id, account_id, csrf, ip, user_agent, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)`,
-		se.TokenHash, se.UserID, se.AccountID, se.CSRF, se.IP, se.UserAgent, ms(se.CreatedAt), ms(se.ExpiresAt))
+		se.TokenHash, se.UserID, se.AccountID, se.CSRF, se.IP, se.UserAgent, sqlcommon.MS(se.CreatedAt), sqlcommon.MS(se.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
@@ -123,14 +104,14 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash string, now time.Ti
 	var se store.Session
 	var created, expires int64
 	err := s.db.QueryRowContext(ctx, `SELECT token_hash, user_id, account_id, csrf, ip, user_agent, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
-		tokenHash, ms(now)).Scan(&se.TokenHash, &se.UserID, &se.AccountID, &se.CSRF, &se.IP, &se.UserAgent, &created, &expires)
+		tokenHash, sqlcommon.MS(now)).Scan(&se.TokenHash, &se.UserID, &se.AccountID, &se.CSRF, &se.IP, &se.UserAgent, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return se, store.User{}, store.ErrNotFound
 	}
 	if err != nil {
 		return se, store.User{}, err
 	}
-	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	se.CreatedAt, se.ExpiresAt = sqlcommon.FromMS(created), sqlcommon.FromMS(expires)
 	u, err := s.UserByID(ctx, se.UserID)
 	if err != nil {
 		return se, u, err
@@ -149,6 +130,6 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 
 // DeleteExpiredSessions removes expired sessions.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, sqlcommon.MS(now))
 	return err
 }

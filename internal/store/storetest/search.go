@@ -81,7 +81,7 @@ func testHostileText(t *testing.T, st store.Store) {
 			t.Errorf("search %+v: %d %v", q, len(p.Messages), err)
 		}
 	}
-	for _, q := range []store.Query{{MessageID: "x\x00y"}, {Domain: "\xff"}, {Subject: "\x00pay"}} {
+	for _, q := range []store.Query{{MessageID: "x\x00y"}, {Domain: "\xff"}, {Subject: "\x00pay"}, {Text: "pay\x00"}, {Text: "\x00"}, {Text: "in\xffvoice\x01"}} {
 		if _, err := st.Search(ctx, a.ID, q); err != nil {
 			t.Errorf("search with hostile bytes %+v: %v", q, err)
 		}
