@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -135,6 +136,21 @@ func (w *Worker) deliver(ctx context.Context, seq int64, ds []store.Delivery) Re
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var res Result
+	// ds was read before the lock: a release (DeliverNow) and the worker's own
+	// pass can hold the same deliveries, and the first to get here may have
+	// finished them. Send only what is still pending now.
+	if len(ds) > 0 {
+		still, err := w.Store.PendingDeliveries(ctx, seq)
+		if err != nil {
+			w.Log.Error("relay: pending deliveries", "seq", seq, "err", err)
+			return res
+		}
+		pending := make(map[int64]bool, len(still))
+		for _, d := range still {
+			pending[d.ID] = true
+		}
+		ds = slices.DeleteFunc(slices.Clone(ds), func(d store.Delivery) bool { return !pending[d.ID] })
+	}
 	if len(ds) == 0 {
 		return res
 	}
