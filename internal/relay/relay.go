@@ -112,20 +112,31 @@ func (w *Worker) runOnce(ctx context.Context) {
 
 // DeliverNow attempts the message's due deliveries at once (release answers with
 // the outcome). Without a relay everything stays undelivered.
+// Deliveries not due (deferred by backoff) or claimed meanwhile by the worker of
+// this or another node are left to it and answered as undelivered.
 func (w *Worker) DeliverNow(ctx context.Context, seq int64) (Result, error) {
-	mine, err := w.Store.PendingDeliveries(ctx, seq)
+	pending, err := w.Store.PendingDeliveries(ctx, seq)
 	if err != nil {
 		return Result{}, err
 	}
-	if w.Addr == "" {
-		var r Result
-		for _, d := range mine {
+	var mine []store.Delivery
+	if w.Addr != "" {
+		if mine, err = w.Store.ClaimDueDeliveries(ctx, seq, time.Now(), ClaimLease); err != nil {
+			return Result{}, err
+		}
+	}
+	r := w.deliver(ctx, seq, mine)
+	for _, d := range pending {
+		if !slices.ContainsFunc(mine, func(c store.Delivery) bool { return c.ID == d.ID }) {
 			r.Undelivered = append(r.Undelivered, d.Recipient)
 		}
-		return r, nil
 	}
-	return w.deliver(ctx, seq, mine), nil
+	return r, nil
 }
+
+// ClaimLease is how long a release's claim on a delivery keeps other workers off
+// it; a crash mid-send leaves it to the worker after that.
+const ClaimLease = 10 * time.Minute
 
 func (w *Worker) backoff(attempts int) time.Duration {
 	d := time.Minute << min(attempts, 6)

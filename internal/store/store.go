@@ -212,6 +212,11 @@ type Store interface {
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	// PendingDeliveries returns a message's deliveries not yet finished.
 	PendingDeliveries(ctx context.Context, seq int64) ([]Delivery, error)
+	// ClaimDueDeliveries claims a message's pending deliveries that are due at
+	// now: their next attempt moves to now+lease, so neither DueDeliveries nor
+	// another claim (on any node) returns them until FinishDelivery records the
+	// attempt or the lease runs out (a crash mid-send).
+	ClaimDueDeliveries(ctx context.Context, seq int64, now time.Time, lease time.Duration) ([]Delivery, error)
 	// FinishDelivery records an attempt: delivered, failed for good, or retry at next.
 	FinishDelivery(ctx context.Context, id int64, status string, errText string, next time.Time) error
 	// DeliveryState recomputes a message's delivery_status from its deliveries.

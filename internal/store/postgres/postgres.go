@@ -9,10 +9,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -519,6 +521,22 @@ func (s *Store) PendingDeliveries(ctx context.Context, seq int64) ([]store.Deliv
 	}
 	defer rows.Close()
 	return sqlcommon.Collect(rows, sqlcommon.ScanDelivery)
+}
+
+// ClaimDueDeliveries implements store.Store: rows another transaction holds are
+// skipped, not waited for.
+func (s *Store) ClaimDueDeliveries(ctx context.Context, seq int64, now time.Time, lease time.Duration) ([]store.Delivery, error) {
+	rows, err := s.db.Query(ctx, `WITH due AS (
+			SELECT id FROM deliveries WHERE message_seq = $1 AND status = 'pending' AND next_attempt_at <= $2 FOR UPDATE SKIP LOCKED)
+		UPDATE deliveries d SET next_attempt_at = $3 FROM due WHERE d.id = due.id
+		RETURNING d.id, d.message_seq, d.recipient, d.attempts`, seq, now.UnixMilli(), now.Add(lease).UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ds, err := sqlcommon.Collect(rows, sqlcommon.ScanDelivery)
+	slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	return ds, err
 }
 
 // FinishDelivery records the outcome of one attempt.

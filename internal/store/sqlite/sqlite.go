@@ -4,6 +4,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -446,6 +448,14 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 // PendingDeliveries returns a message's unfinished deliveries.
 func (s *Store) PendingDeliveries(ctx context.Context, seq int64) ([]store.Delivery, error) {
 	return s.deliveries(ctx, `SELECT id, message_seq, recipient, attempts FROM deliveries WHERE message_seq = ? AND status = 'pending' ORDER BY id`, seq)
+}
+
+// ClaimDueDeliveries implements store.Store.
+func (s *Store) ClaimDueDeliveries(ctx context.Context, seq int64, now time.Time, lease time.Duration) ([]store.Delivery, error) {
+	ds, err := s.deliveries(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE message_seq = ? AND status = 'pending' AND next_attempt_at <= ?
+RETURNING id, message_seq, recipient, attempts`, now.Add(lease).UnixMilli(), seq, now.UnixMilli())
+	slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	return ds, err
 }
 
 func (s *Store) deliveries(ctx context.Context, q string, args ...any) ([]store.Delivery, error) {

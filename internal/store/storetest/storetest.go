@@ -19,6 +19,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("MessagesAndSearch", func(t *testing.T) { testMessages(t, open(t)) })
 	t.Run("CursorPaging", func(t *testing.T) { testCursor(t, open(t)) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open(t)) })
+	t.Run("DeliveryClaims", func(t *testing.T) { testDeliveryClaims(t, open(t)) })
 	t.Run("LogsAndCampaigns", func(t *testing.T) { testLogs(t, open(t)) })
 	t.Run("Submissions", func(t *testing.T) { testSubmissions(t, open(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
