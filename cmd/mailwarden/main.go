@@ -180,13 +180,5 @@ func openAccount(ctx context.Context, cfg Config, id int64) (store.Store, store.
 
 // firstAccount returns the first account, creating it (and saying so) when there is none.
 func firstAccount(ctx context.Context, st store.Store) (store.Account, bool, error) {
-	a, err := st.FirstAccount(ctx)
-	if err == nil {
-		return a, false, nil
-	}
-	if err != store.ErrNotFound {
-		return a, false, err
-	}
-	a, err = st.CreateAccount(ctx, "default")
-	return a, true, err
+	return st.FirstAccountOrCreate(ctx, "default")
 }

@@ -186,6 +186,10 @@ type Store interface {
 	CreateAccount(ctx context.Context, name string) (Account, error)
 	Account(ctx context.Context, id int64) (Account, error)
 	FirstAccount(ctx context.Context) (Account, error) // ErrNotFound when none
+	// FirstAccountOrCreate returns the first account, creating it with name when
+	// there is none; created says which. Nodes starting together on one empty
+	// database create one account between them.
+	FirstAccountOrCreate(ctx context.Context, name string) (a Account, created bool, err error)
 	// CreateToken makes an API token; the plaintext is returned once, only its hash is kept.
 	CreateToken(ctx context.Context, accountID int64, role string) (string, error)
 	// Authenticate resolves a plaintext token; ErrNotFound for unknown or revoked ones.

@@ -156,6 +156,31 @@ func (s *Store) CreateAccount(ctx context.Context, name string) (store.Account, 
 	return s.Account(ctx, id)
 }
 
+// accountLockKey is the advisory lock that serialises creating the first account.
+const accountLockKey = 0x6d77_0001
+
+// FirstAccountOrCreate implements store.Store: under a transaction-scoped
+// advisory lock, so nodes starting together create one account.
+func (s *Store) FirstAccountOrCreate(ctx context.Context, name string) (store.Account, bool, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return store.Account{}, false, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(accountLockKey)); err != nil {
+		return store.Account{}, false, fmt.Errorf("postgres: account lock: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO accounts(name, created_at) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM accounts)`, name, time.Now().UnixMilli())
+	if err != nil {
+		return store.Account{}, false, fmt.Errorf("postgres: create account: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return store.Account{}, false, err
+	}
+	a, err := s.FirstAccount(ctx)
+	return a, tag.RowsAffected() == 1, err
+}
+
 func scanAccount(row pgx.Row) (store.Account, error) {
 	var a store.Account
 	var hold string

@@ -89,6 +89,18 @@ func (s *Store) CreateAccount(ctx context.Context, name string) (store.Account, 
 	return s.Account(ctx, id)
 }
 
+// FirstAccountOrCreate implements store.Store: the insert is one statement that
+// only inserts into an empty table, which SQLite runs under its write lock.
+func (s *Store) FirstAccountOrCreate(ctx context.Context, name string) (store.Account, bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO accounts(name, created_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM accounts)`, name, time.Now().UnixMilli())
+	if err != nil {
+		return store.Account{}, false, fmt.Errorf("sqlite: create account: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	a, err := s.FirstAccount(ctx)
+	return a, n == 1, err
+}
+
 func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 	var a store.Account
 	var hold string

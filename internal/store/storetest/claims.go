@@ -38,3 +38,42 @@ func testDeliveryClaims(t *testing.T, st store.Store) {
 		t.Errorf("after the lease: %+v %v (want only %d)", later, err, first[1].ID)
 	}
 }
+
+// testFirstAccount: callers racing on an empty store create one account between them.
+func testFirstAccount(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	const n = 8
+	type res struct {
+		a       store.Account
+		created bool
+		err     error
+	}
+	out := make(chan res, n)
+	for range n {
+		go func() {
+			a, created, err := st.FirstAccountOrCreate(ctx, "default")
+			out <- res{a, created, err}
+		}()
+	}
+	created := 0
+	var id int64
+	for range n {
+		r := <-out
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.created {
+			created++
+		}
+		if id != 0 && r.a.ID != id {
+			t.Errorf("accounts %d and %d", id, r.a.ID)
+		}
+		id = r.a.ID
+	}
+	if created != 1 {
+		t.Errorf("%d callers created the first account, want 1", created)
+	}
+	if a, created, err := st.FirstAccountOrCreate(ctx, "other"); err != nil || created || a.ID != id || a.Name != "default" {
+		t.Errorf("again: %+v %v %v", a, created, err)
+	}
+}

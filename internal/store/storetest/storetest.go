@@ -16,6 +16,7 @@ import (
 // Run runs the suite; open returns a fresh, empty, migrated store.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("AccountsAndTokens", func(t *testing.T) { testAccounts(t, open(t)) })
+	t.Run("FirstAccount", func(t *testing.T) { testFirstAccount(t, open(t)) })
 	t.Run("MessagesAndSearch", func(t *testing.T) { testMessages(t, open(t)) })
 	t.Run("CursorPaging", func(t *testing.T) { testCursor(t, open(t)) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open(t)) })
