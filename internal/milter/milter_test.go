@@ -116,7 +116,7 @@ func (f *fixture) send(t *testing.T, from, to string, hdr [][2]string, body stri
 	return mods, act
 }
 
-func TestCleanAcceptedWithHeadersAndStored(t *testing.T) {
+func TestMilterCleanAcceptedWithHeadersAndStored(t *testing.T) {
 	f := start(t)
 	hdr := [][2]string{
 		{"Authentication-Results", "mx.mailwarden.test; spf=pass smtp.mailfrom=example.org"}, // forged: our authserv-id
@@ -173,7 +173,7 @@ func TestCleanAcceptedWithHeadersAndStored(t *testing.T) {
 	}
 }
 
-func TestHeldDiscardedButStored(t *testing.T) {
+func TestMilterHeldDiscardedButStored(t *testing.T) {
 	f := start(t)
 	hdr := [][2]string{{"From", "Boss <boss@evil.example>"}, {"To", "bob@corp.test"}, {"Subject", "wire transfer"}}
 	mods, act := f.send(t, "boss@evil.example", "bob@corp.test", hdr, "Pay now.\r\n")
@@ -189,7 +189,7 @@ func TestHeldDiscardedButStored(t *testing.T) {
 	}
 }
 
-func TestStoreFailureTempfails(t *testing.T) {
+func TestMilterStoreFailureTempfails(t *testing.T) {
 	f := start(t)
 	f.st.Close()
 	_, act := f.send(t, "alice@example.org", "bob@corp.test", [][2]string{{"From", "alice@example.org"}, {"Subject", "x"}}, "hi\r\n")
