@@ -22,6 +22,9 @@ type Config struct {
 	DB string
 	// SMTP is the inline MX listen address (default 127.0.0.1:2525).
 	SMTP string
+	// Milter is the Postfix milter listen address (e.g. 127.0.0.1:8891, or
+	// unix:/path/to/socket); empty (the default) runs no milter.
+	Milter string
 	// HTTP is the API and console listen address (default 127.0.0.1:8080).
 	HTTP string
 	// Relay is the next-hop SMTP server HOST:PORT; empty holds mail for delivery.
@@ -83,6 +86,8 @@ func (c *Config) bind(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.DB, n, env(n, c.DB), "database DSN (default: SQLite in --data)")
 		case "smtp":
 			fs.StringVar(&c.SMTP, n, env(n, c.SMTP), "SMTP listen address (inline MX)")
+		case "milter":
+			fs.StringVar(&c.Milter, n, env(n, c.Milter), "Postfix milter listen address, e.g. 127.0.0.1:8891 or unix:/path (default: none)")
 		case "http":
 			fs.StringVar(&c.HTTP, n, env(n, c.HTTP), "HTTP listen address (API and console)")
 		case "relay":

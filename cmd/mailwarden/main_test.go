@@ -41,19 +41,20 @@ func TestMain(m *testing.M) {
 
 // server is a running mailwarden binary.
 type server struct {
-	t         *testing.T
-	cmd       *exec.Cmd
-	data      string
-	smtpAddr  string
-	httpAddr  string
-	accountID string
-	token     string
-	stderr    *bytes.Buffer
-	exited    chan error
+	t          *testing.T
+	cmd        *exec.Cmd
+	data       string
+	smtpAddr   string
+	httpAddr   string
+	milterAddr string // when serve runs with --milter
+	accountID  string
+	token      string
+	stderr     *bytes.Buffer
+	exited     chan error
 }
 
 var (
-	servingRe = regexp.MustCompile(`msg="mailwarden serving" smtp=(\S+) http=(\S+)`)
+	servingRe = regexp.MustCompile(`msg="mailwarden serving" smtp=(\S+) http=(\S+) milter=(\S+)`)
 	accountRe = regexp.MustCompile(`account_id: (\d+)`)
 	tokenRe   = regexp.MustCompile(`token:\s+(\S+)`)
 )
@@ -91,6 +92,9 @@ func startServer(t *testing.T, dir string, extra ...string) *server {
 			s.stderr.WriteString(line + "\n")
 			if m := servingRe.FindStringSubmatch(line); m != nil && !once {
 				s.smtpAddr, s.httpAddr = m[1], m[2]
+				if m[3] != `""` {
+					s.milterAddr = m[3]
+				}
 				once = true
 				close(ready)
 			}

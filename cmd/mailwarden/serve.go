@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/bulk"
 	"github.com/mailwarden/mailwarden/internal/metrics"
+	"github.com/mailwarden/mailwarden/internal/milter"
 	"github.com/mailwarden/mailwarden/internal/policy"
 	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/smtpd"
@@ -33,7 +35,7 @@ import (
 func cmdServe(args []string) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	cfg.bind(fs, "data", "db", "smtp", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "autolearn", "thresholds", "demo")
+	cfg.bind(fs, "data", "db", "smtp", "milter", "http", "relay", "dns-zone", "max-size", "hostname", "org", "log-level", "submission-rate", "autolearn", "thresholds", "demo")
 	fs.Parse(args)
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -114,6 +116,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 	}
 	smtpSrv := smtpd.New(smtpd.Config{Hostname: cfg.Hostname, MaxMessageBytes: cfg.MaxSize}, pipe, accounts, log)
 	smtpSrv.HandleAliases(subs) // every account's submission addresses, and any address at the hostname, are taken, never relayed
+	var milterSrv *milter.Server
+	if cfg.Milter != "" {
+		mcfg := milter.Config{Addr: cfg.Milter, MaxMessageBytes: cfg.MaxSize}
+		if path, ok := strings.CutPrefix(cfg.Milter, "unix:"); ok {
+			mcfg.Network, mcfg.Addr = "unix", path
+		}
+		if milterSrv, err = milter.Listen(mcfg, pipe, accounts, log); err != nil {
+			smtpLn.Close()
+			httpLn.Close()
+			return err
+		}
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +182,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	log.Info("mailwarden serving", "smtp", smtpLn.Addr().String(), "http", httpLn.Addr().String(), "db", redact(cfg.DSN()), "relay", cfg.Relay, "account", acct.ID)
+	milterAddr := ""
+	if milterSrv != nil {
+		milterAddr = milterSrv.Addr().String()
+	}
+	log.Info("mailwarden serving", "smtp", smtpLn.Addr().String(), "http", httpLn.Addr().String(), "milter", milterAddr, "db", redact(cfg.DSN()), "relay", cfg.Relay, "account", acct.ID)
 	if ready != nil {
 		ready(smtpLn.Addr().String(), httpLn.Addr().String())
 	}
@@ -181,6 +199,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(smtpAdd
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	smtpSrv.Shutdown(sctx)
+	if milterSrv != nil {
+		milterSrv.Shutdown(sctx)
+	}
 	httpSrv.Shutdown(sctx)
 	cancelWorkers()
 	wg.Wait()

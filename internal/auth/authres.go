@@ -166,6 +166,14 @@ func StripOwnAuthResults(raw []byte, authServID string) []byte {
 	return out
 }
 
+// IsOwnAuthResults reports whether an Authentication-Results field value (what
+// follows the colon) names authServID as its authserv-id: a field
+// StripOwnAuthResults would remove.
+func IsOwnAuthResults(value, authServID string) bool {
+	id := authServIDOf(value)
+	return id != "" && strings.EqualFold(id, authServID)
+}
+
 // authServIDOf returns the authserv-id at the start of an Authentication-Results
 // value (RFC 8601 section 2.2: [CFWS] authserv-id, a value: token or
 // quoted-string).

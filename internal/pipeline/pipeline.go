@@ -40,6 +40,11 @@ type Envelope struct {
 	// FromHeaders fills ClientIP, Helo and MailFrom from the message's own Return-Path
 	// and topmost Received header where they are empty (offline scan, import).
 	FromHeaders bool
+	// MTADelivers says the MTA that handed the message over delivers it itself
+	// (a milter's Postfix): a message that is not held is recorded as delivered
+	// and never queued for the relay, which would send it a second time. A held
+	// one is quarantined as always and can be released through the relay.
+	MTADelivers bool
 }
 
 // PolicySource gives the detection policy of an account (allow and block lists,
@@ -209,6 +214,8 @@ func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, e
 	case hold:
 		rec.DeliveryStatus = store.StatusQuarantined
 		rec.IsQuarantined = true
+	case an.Envelope.MTADelivers:
+		rec.DeliveryStatus = store.StatusDelivered
 	default:
 		rec.DeliveryStatus = store.StatusQueued
 		deliverTo = an.Envelope.Recipients
@@ -218,6 +225,13 @@ func (p *Pipeline) Accept(ctx context.Context, acct store.Account, raw []byte, e
 			ipString(an.Envelope.ClientIP), an.Envelope.Helo, an.Envelope.MailFrom, len(an.Envelope.Recipients), len(raw)),
 		fmt.Sprintf("authentication: spf=%s dkim=%s dmarc=%s", an.Auth.SPF.Result, an.Auth.DKIMSummary(), an.Auth.DMARC.Result),
 		fmt.Sprintf("disposition %s (%d trigger(s)), %s", an.Verdict.Disposition, len(an.Verdict.Triggers), rec.DeliveryStatus),
+	}
+	if an.Envelope.MTADelivers {
+		if rec.IsQuarantined {
+			trace = append(trace, "the MTA was told to discard it; it stays in quarantine here")
+		} else {
+			trace = append(trace, "handed back to the MTA for delivery")
+		}
 	}
 	if err := p.Store.InsertMessage(ctx, rec, raw, trace, deliverTo); err != nil {
 		return nil, an, err

@@ -202,3 +202,35 @@ func TestAutoLearn(t *testing.T) {
 		t.Errorf("after a suspicious message: %+v", c)
 	}
 }
+
+// A message whose MTA delivers it (milter) is recorded as delivered and never
+// queued for the relay; a held one is quarantined as always.
+func TestAcceptMTADelivers(t *testing.T) {
+	p, st, acct := newPipeline(t)
+	ctx := context.Background()
+	p.Delivered = func() { t.Error("relay woken for mail the MTA delivers") }
+	env := Envelope{Helo: "mail.example.org", MailFrom: "alice@example.org", Recipients: []string{"bob@corp.test"}, Mode: ModeDirect, MTADelivers: true}
+	msg := "From: Alice <alice@example.org>\r\nTo: bob@corp.test\r\nSubject: minutes\r\n\r\nThe minutes of yesterday's review are attached.\r\n"
+	rec, _, err := p.Accept(ctx, acct, []byte(msg), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Disposition != "NONE" || rec.DeliveryStatus != store.StatusDelivered || rec.IsQuarantined {
+		t.Errorf("clean, MTA delivers: %s %s quarantined=%v", rec.Disposition, rec.DeliveryStatus, rec.IsQuarantined)
+	}
+	if due, _ := st.PendingDeliveries(ctx, rec.Seq); len(due) != 0 {
+		t.Errorf("queued for the relay: %+v", due)
+	}
+	trace, _ := st.Trace(ctx, rec.Seq)
+	if !strings.Contains(fmt.Sprint(trace), "handed back to the MTA") {
+		t.Errorf("trace: %v", trace)
+	}
+	acct.HoldDispositions = []string{"NONE"}
+	held, _, err := p.Accept(ctx, acct, []byte(msg), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.DeliveryStatus != store.StatusQuarantined || !held.IsQuarantined {
+		t.Errorf("held, MTA delivers: %s quarantined=%v", held.DeliveryStatus, held.IsQuarantined)
+	}
+}
