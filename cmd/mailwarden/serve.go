@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -214,12 +213,6 @@ func deliveryHeaders(c *auth.Checker) relay.Headers {
 	return func(m store.Message, raw []byte) ([]byte, []byte) {
 		var a auth.Result
 		jsonUnmarshal(m.Auth, &a)
-		return relay.Prepend(
-			[2]string{"Authentication-Results", c.Header(a)},
-			[2]string{"X-Mailwarden-Disposition", m.Disposition},
-			[2]string{"X-Mailwarden-Id", m.ID},
-		), auth.StripOwnAuthResults(raw, c.AuthServID)
+		return relay.Prepend(relay.DeliveryFields(c.Header(a), m)...), auth.StripOwnAuthResults(raw, c.AuthServID)
 	}
 }
-
-var _ = os.Stdout

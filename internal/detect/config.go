@@ -196,8 +196,12 @@ func (t *Thresholds) Set(s string) error {
 			return fmt.Errorf("detect: unknown threshold %q (known: %s)", name, knownThresholds())
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil || v <= 0 || (strings.HasPrefix(name, "bayes-") && v > 1) {
-			return fmt.Errorf("detect: threshold %s=%q: want a number above 0%s", name, val, map[bool]string{true: " and at most 1"}[strings.HasPrefix(name, "bayes-")])
+		probability := strings.HasPrefix(name, "bayes-")
+		switch {
+		case err != nil || v <= 0:
+			return fmt.Errorf("detect: threshold %s=%q: want a number above 0", name, val)
+		case probability && v > 1:
+			return fmt.Errorf("detect: threshold %s=%q: a probability, at most 1", name, val)
 		}
 		*dst = v
 	}

@@ -146,8 +146,9 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 			v.Scores[t.Category] += t.Score
 		}
 	}
-	v.Disposition = decide(v, cfg.Thresholds, blocked != "")
-	if v.Disposition == Bulk && v.Scores[CatSpam] >= cfg.Thresholds.Spam {
+	var modelOnly bool
+	v.Disposition, modelOnly = decide(v, cfg.Thresholds, blocked != "")
+	if modelOnly {
 		add(Trigger{Name: TrigModelOnly, Category: CatInfo, Field: "body",
 			Detail: "only the content model points at spam (no other spam, phishing or malformation signal): BULK rather than SPAM"})
 	}
@@ -167,10 +168,11 @@ func bypass(name, detail, field, portion string) Verdict {
 }
 
 // decide applies the thresholds in precedence order
-// MALICIOUS > SPOOF > SUSPICIOUS > SPAM > BULK > NONE.
-func decide(v Verdict, t Thresholds, blocked bool) Disposition {
+// MALICIOUS > SPOOF > SUSPICIOUS > SPAM > BULK > NONE. modelOnly reports a spam
+// score reached by the content model alone, given BULK (see Thresholds.Spam).
+func decide(v Verdict, t Thresholds, blocked bool) (d Disposition, modelOnly bool) {
 	if blocked {
-		return Malicious
+		return Malicious, false
 	}
 	phish := v.Scores[CatPhish]
 	n, strongest := 0, 0.0
@@ -182,20 +184,20 @@ func decide(v Verdict, t Thresholds, blocked bool) Disposition {
 	}
 	switch {
 	case phish >= t.MaliciousPhish && (n >= t.MinMaliciousTriggers || strongest >= t.MaliciousPhish):
-		return Malicious
+		return Malicious, false
 	case v.Scores[CatSpoof] >= t.Spoof:
-		return Spoof
+		return Spoof, false
 	case phish >= t.SuspiciousPhish:
-		return Suspicious
+		return Suspicious, false
 	case v.Scores[CatSpam] >= t.Spam:
 		if !spamBeyondModel(v.Triggers) {
-			return Bulk // the content model alone: see Thresholds.Spam
+			return Bulk, true
 		}
-		return Spam
+		return Spam, false
 	case v.Scores[CatBulk] >= t.Bulk || hasTrigger(v.Triggers, TrigBayesLean):
-		return Bulk
+		return Bulk, false
 	}
-	return None
+	return None, false
 }
 
 // spamBeyondModel reports whether a signal other than the content model points at

@@ -39,6 +39,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/pipeline"
+	"github.com/mailwarden/mailwarden/internal/relay"
 	"github.com/mailwarden/mailwarden/internal/store"
 )
 
@@ -158,14 +159,10 @@ func (s *Server) decide(ctx context.Context, trx mailfilter.Trx) (mailfilter.Dec
 
 // DeliveryHeaders removes Authentication-Results fields that carry our
 // authserv-id (forged, or left by an earlier pass) and prepends ours,
-// X-Mailwarden-Disposition and X-Mailwarden-Id: what the relay adds to the mail
-// it delivers (cmd/mailwarden deliveryHeaders).
+// X-Mailwarden-Disposition and X-Mailwarden-Id (relay.DeliveryFields, as the
+// relay adds them to the mail it delivers).
 func DeliveryHeaders(h header.Header, c *auth.Checker, rec *store.Message, a auth.Result) {
-	add := [][2]string{
-		{"Authentication-Results", c.Header(a)},
-		{"X-Mailwarden-Disposition", rec.Disposition},
-		{"X-Mailwarden-Id", rec.ID},
-	}
+	add := relay.DeliveryFields(c.Header(a), *rec)
 	f := h.Fields()
 	first := true
 	for f.Next() {

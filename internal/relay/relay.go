@@ -271,6 +271,17 @@ func (w *Worker) send(from string, rcpts []string, data []byte) ([]error, error)
 }
 
 // Prepend returns header lines to put in front of a message.
+// DeliveryFields are the header fields mailwarden adds to mail it lets through,
+// by relay or through an MTA (milter): our Authentication-Results (authResults),
+// the disposition and the message id.
+func DeliveryFields(authResults string, m store.Message) [][2]string {
+	return [][2]string{
+		{"Authentication-Results", authResults},
+		{"X-Mailwarden-Disposition", m.Disposition},
+		{"X-Mailwarden-Id", m.ID},
+	}
+}
+
 func Prepend(fields ...[2]string) []byte {
 	var b bytes.Buffer
 	for _, f := range fields {
