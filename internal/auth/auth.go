@@ -10,6 +10,8 @@ import (
 	"net"
 	"strings"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/mailwarden/mailwarden/internal/dkim"
 	"github.com/mailwarden/mailwarden/internal/dmarc"
 	"github.com/mailwarden/mailwarden/internal/dnsx"
@@ -185,7 +187,11 @@ func spfDomain(in Input) string {
 // the other's Organizational Domain. The second rule keeps domains without any
 // DMARC record (whose Organizational Domain is the domain itself) from looking
 // foreign to their parent: bounces.example.com and example.com are the same
-// organization. When the walk fails (DNS error) the domains themselves stand in.
+// organization. When the walk found no DMARC record for either domain (each is its
+// own Organizational Domain), the public suffix list decides: ntls.example.com and
+// ntls1.example.com are one organization whether or not example.com publishes
+// DMARC. This is for identity comparisons only; DMARC alignment itself uses the
+// tree walk alone. When the walk fails (DNS error) the domains themselves stand in.
 func (c *Checker) sameOrg(ctx context.Context, cache map[string]string, a, b string) bool {
 	org := func(d string) string {
 		if o, ok := cache[d]; ok {
@@ -199,7 +205,19 @@ func (c *Checker) sameOrg(ctx context.Context, cache map[string]string, a, b str
 		return o
 	}
 	oa, ob := org(a), org(b)
-	return oa == ob || under(a, ob) || under(b, oa)
+	if oa == ob || under(a, ob) || under(b, oa) {
+		return true
+	}
+	return oa == a && ob == b && registrable(a) == registrable(b)
+}
+
+// registrable is a domain's registrable part by the public suffix list (its
+// eTLD+1), or the domain itself when it has none.
+func registrable(d string) string {
+	if r, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+		return r
+	}
+	return d
 }
 
 // under reports whether d is domain or a subdomain of it.

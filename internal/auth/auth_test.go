@@ -141,6 +141,28 @@ func TestCheck(t *testing.T) {
 				return ""
 			},
 		},
+		{
+			"no DMARC record: sibling subdomains are one organisation",
+			Input{ClientIP: net.ParseIP("203.0.113.1"), Helo: "mail.rfc.example", MailFrom: "bounce@ntls.shop.example.org", Raw: []byte(body),
+				HeaderFrom: "news@ntls1.shop.example.org", ReplyTo: "help@www.example.org"},
+			func(r Result) string {
+				if r.EnvelopeMismatch || r.ReplyToMismatch {
+					return "sibling subdomains"
+				}
+				return ""
+			},
+		},
+		{
+			"no DMARC record: tenants of a shared host are not one organisation",
+			Input{ClientIP: net.ParseIP("203.0.113.1"), Helo: "mail.rfc.example", MailFrom: "a@alice.github.io", Raw: []byte(body),
+				HeaderFrom: "b@bob.github.io", ReplyTo: "c@other.example.net"},
+			func(r Result) string {
+				if !r.EnvelopeMismatch || !r.ReplyToMismatch {
+					return "shared host tenants"
+				}
+				return ""
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -385,6 +385,9 @@ func TestBayesTriggers(t *testing.T) {
 	malformed := func(m *message.Message) {
 		m.Problems = []message.Problem{{Code: message.ProblemBadHeader, Detail: "Date not parseable"}}
 	}
+	badUTF8 := func(m *message.Message) {
+		m.Problems = []message.Problem{{Code: message.ProblemInvalidUTF8, Detail: "text/plain body is not valid UTF-8"}}
+	}
 	tests := []struct {
 		name    string
 		score   bayes.Score
@@ -396,6 +399,7 @@ func TestBayesTriggers(t *testing.T) {
 		{"model alone: spam content is only BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, nil, TrigModelOnly, Bulk},
 		{"model and hidden recipients: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, noTo, TrigBayesSpam, Spam},
 		{"model and malformed header: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, malformed, TrigBayesSpam, Spam},
+		{"model and a mislabelled charset: still BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, badUTF8, TrigModelOnly, Bulk},
 		{"model phish", bayes.Score{Spam: 0.99, Phish: 0.95}, nil, TrigBayesPhish, Suspicious},
 		{"model phish at the split", bayes.Score{Spam: 0.99, Phish: 0.6}, nil, TrigBayesPhish, Suspicious},
 		{"model ham", bayes.Score{Spam: 0.02, Phish: -1}, nil, TrigBayesHam, None},

@@ -221,7 +221,7 @@ func spamBeyondModel(ts []Trigger) bool {
 // malformation are the parse problems (message.Problem codes) that count as a
 // spam signal: broken structure, not merely odd encoding.
 var malformation = map[string]bool{
-	message.ProblemBadHeader: true, message.ProblemMalformedMIME: true, message.ProblemNoFrom: true, message.ProblemInvalidUTF8: true,
+	message.ProblemBadHeader: true, message.ProblemMalformedMIME: true, message.ProblemNoFrom: true,
 }
 
 func hasTrigger(ts []Trigger, name string) bool {
