@@ -242,6 +242,31 @@ func TestTriggers(t *testing.T) {
 		{"display name brand with domain", TrigDisplayNameAddress, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Name = "CNET News.com Daily Dispatch"
 		}},
+		{"brand in display name from elsewhere", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "PayPal Service" }},
+		{"brand spelled out", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "P a y P a l" }},
+		{"brand with a capital I for l", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "PayPaI Security" }},
+		{"brand with a Cyrillic letter", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Nеtflix" }},
+		{"everyday-word brand with service words", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Apple Support" }},
+		{"everyday-word brand inside a longer name", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Lockergnome Apple Core" }},
+		{"everyday-word brand inside an offer", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Visa for Bad Credit" }},
+		{"brand from its own domain", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "PayPal"
+			m.From.Addr = "service@mail.paypal.com"
+		}},
+		{"brand from its own name under another suffix", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "Amazon.de"
+			m.From.Addr = "versandbestaetigung@amazon.de"
+		}},
+		{"brand relayed by a mailing list", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "Microsoft Teams via Ops"
+			m.From.Addr = "ops@lists.partner.org"
+			m.Headers = append(m.Headers, message.Header{Name: "List-Id", Value: "<ops.lists.partner.org>"})
+		}},
+		{"brand from a protected domain", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "Microsoft 365 admin"
+			m.From.Addr = "it@acme.com"
+		}},
+		{"person named like no brand", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Pat Chaseman" }},
 		{"spam language", TrigSpamLanguage, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Limited time offer! Order now, 100% free, risk-free."
 		}},

@@ -63,6 +63,9 @@ func phishTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
 		}
 	}
 	out = append(out, displayNameTriggers(m, p)...)
+	if !hasTrigger(out, TrigDisplayNameImperson) {
+		out = append(out, brandImpersonation(m, p)...)
+	}
 	out = append(out, replyToTriggers(m, a)...)
 	out = append(out, freeHostingSender(m)...)
 	return out

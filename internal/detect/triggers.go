@@ -27,6 +27,7 @@ const (
 	TrigLookalikeDomain     = "lookalike_domain"           // sender, Reply-To or link domain imitates a protected domain
 	TrigDisplayNameImperson = "display_name_impersonation" // display name of a registered executive, or a protected address, from outside
 	TrigDisplayNameAddress  = "display_name_address"       // display name shows another organisation's address or domain
+	TrigBrandImpersonation  = "brand_impersonation"        // display name is a well-known brand, the address is not at its domains
 	TrigLinkTextMismatch    = "link_text_mismatch"         // anchor text shows one domain, href goes to another
 	TrigIPLiteralLink       = "ip_literal_link"            // link to a bare IP address
 	TrigURLShortenerLink    = "url_shortener_link"         // link through a URL shortener
@@ -75,6 +76,7 @@ const (
 	scoreLookalikeLink     = 4.0
 	scoreDisplayNameExec   = 5.0
 	scoreDisplayNameAddr   = 1.0
+	scoreBrandImperson     = 4.0 // SUSPICIOUS alone
 	scoreLinkTextMismatch  = 3.0
 	scoreLinkTextProtected = 5.0 // the text shows one of the organisation's domains
 	scoreIPLiteralLink     = 2.5

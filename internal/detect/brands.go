@@ -1,0 +1,208 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mailwarden/mailwarden/internal/message"
+)
+
+// brand is a widely impersonated company: the names it goes by in a display
+// name and the domains its mail comes from.
+type brand struct {
+	// names are the brand as words ("wells fargo"); keys are their normName forms.
+	names, keys []string
+	// domains are its registrable domains ("paypal.com"), or a bare name label
+	// ("amazon") for a brand that mails from its own name under many suffixes
+	// (amazon.de, amazon.co.uk).
+	domains []string
+	// word: the name is also an everyday word or surname (apple, chase, target),
+	// so it only counts when the rest of the display name is service words
+	// ("Apple Support", "Chase Online"), never inside a longer name ("Lockergnome
+	// Apple Core", "Visa for Bad Credit").
+	word bool
+}
+
+// brands are the companies phishing imitates most, from public brand-phishing
+// reports (technology, payments, banks, parcel carriers, retail, crypto), with
+// their mail domains. Organisations add their own partners and suppliers to the
+// impersonation registry; this list covers the names every organisation's users
+// are sent fakes of.
+var brands = []brand{
+	{names: []string{"microsoft", "microsoft 365", "office 365", "office365", "onedrive", "sharepoint", "microsoft outlook", "microsoft teams"},
+		domains: []string{"microsoft", "microsoftonline.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "sharepoint.com", "onmicrosoft.com", "skype.com", "xbox.com", "microsoftstore.com"}},
+	{names: []string{"outlook"}, domains: []string{"microsoft", "outlook.com", "live.com", "hotmail.com", "office.com", "office365.com"}, word: true},
+	{names: []string{"paypal"}, domains: []string{"paypal", "paypal-communication.com", "xoom.com"}},
+	{names: []string{"apple", "apple id", "icloud", "itunes", "app store"}, domains: []string{"apple", "icloud.com", "me.com", "mac.com", "itunes.com"}, word: true},
+	{names: []string{"amazon", "amazon prime", "prime video", "amazon web services"}, domains: []string{"amazon", "amazonaws.com", "aws.com", "primevideo.com", "audible"}},
+	{names: []string{"aws"}, domains: []string{"amazon", "amazonaws.com", "aws.com"}, word: true},
+	{names: []string{"netflix"}, domains: []string{"netflix"}},
+	{names: []string{"google", "gmail", "google workspace", "youtube"}, domains: []string{"google", "gmail.com", "youtube.com", "googlemail.com"}},
+	{names: []string{"facebook", "instagram", "whatsapp"}, domains: []string{"facebook", "facebookmail.com", "meta.com", "instagram.com", "whatsapp.com", "fb.com"}},
+	{names: []string{"meta", "messenger"}, domains: []string{"facebook", "facebookmail.com", "meta.com", "fb.com"}, word: true},
+	{names: []string{"linkedin"}, domains: []string{"linkedin"}},
+	{names: []string{"docusign"}, domains: []string{"docusign.com", "docusign.net"}},
+	{names: []string{"dropbox"}, domains: []string{"dropbox.com", "dropboxmail.com"}},
+	{names: []string{"adobe", "adobe sign", "adobe acrobat"}, domains: []string{"adobe", "adobesign.com", "echosign.com"}},
+	{names: []string{"dhl", "dhl express"}, domains: []string{"dhl", "dpdhl.com", "deutschepost.de"}},
+	{names: []string{"fedex"}, domains: []string{"fedex.com"}},
+	{names: []string{"ups"}, domains: []string{"ups.com"}, word: true},
+	{names: []string{"usps", "us postal service", "united states postal service"}, domains: []string{"usps.com", "usps.gov"}},
+	{names: []string{"royal mail"}, domains: []string{"royalmail.com", "royalmail.co.uk"}},
+	{names: []string{"correos"}, domains: []string{"correos.es"}},
+	{names: []string{"correios"}, domains: []string{"correios.com.br"}},
+	{names: []string{"ebay"}, domains: []string{"ebay"}},
+	{names: []string{"walmart"}, domains: []string{"walmart.com"}},
+	{names: []string{"costco"}, domains: []string{"costco.com", "costco.ca", "costco.co.uk"}},
+	{names: []string{"wells fargo"}, domains: []string{"wellsfargo.com", "wellsfargoadvisors.com"}},
+	{names: []string{"bank of america"}, domains: []string{"bankofamerica.com", "bofa.com", "ml.com"}},
+	{names: []string{"chase"}, domains: []string{"chase.com", "jpmorgan.com", "jpmchase.com"}, word: true},
+	{names: []string{"citibank"}, domains: []string{"citi.com", "citibank.com"}},
+	{names: []string{"american express", "amex"}, domains: []string{"americanexpress.com", "aexp.com"}},
+	{names: []string{"mastercard"}, domains: []string{"mastercard.com"}},
+	{names: []string{"visa"}, domains: []string{"visa.com"}, word: true},
+	{names: []string{"hsbc"}, domains: []string{"hsbc"}},
+	{names: []string{"barclays"}, domains: []string{"barclays.com", "barclays.co.uk", "barclaycard.co.uk"}},
+	{names: []string{"santander"}, domains: []string{"santander"}},
+	{names: []string{"bradesco"}, domains: []string{"bradesco.com.br"}},
+	{names: []string{"itau"}, domains: []string{"itau.com.br"}},
+	{names: []string{"nubank"}, domains: []string{"nubank.com.br"}},
+	{names: []string{"banco do brasil"}, domains: []string{"bb.com.br", "bancodobrasil.com.br"}},
+	{names: []string{"caixa"}, domains: []string{"caixa.gov.br"}, word: true},
+	{names: []string{"mercado livre", "mercado libre", "mercado pago"}, domains: []string{"mercadolivre.com.br", "mercadolibre.com", "mercadopago.com", "mercadopago.com.br"}},
+	{names: []string{"sparkasse"}, domains: []string{"sparkasse.de"}},
+	{names: []string{"volksbank"}, domains: []string{"volksbank.de", "vr.de"}},
+	{names: []string{"postbank"}, domains: []string{"postbank.de"}},
+	{names: []string{"commerzbank"}, domains: []string{"commerzbank.de", "commerzbank.com"}},
+	{names: []string{"deutsche bank"}, domains: []string{"db.com", "deutsche-bank.de"}},
+	{names: []string{"coinbase"}, domains: []string{"coinbase.com"}},
+	{names: []string{"binance"}, domains: []string{"binance.com"}},
+	{names: []string{"metamask"}, domains: []string{"metamask.io"}},
+	{names: []string{"ledger"}, domains: []string{"ledger.com"}, word: true},
+	{names: []string{"trezor"}, domains: []string{"trezor.io"}},
+	{names: []string{"norton", "norton lifelock"}, domains: []string{"norton.com", "nortonlifelock.com", "gen.com"}, word: true},
+	{names: []string{"mcafee"}, domains: []string{"mcafee.com"}},
+	{names: []string{"geek squad"}, domains: []string{"geeksquad.com", "bestbuy.com"}},
+	{names: []string{"spotify"}, domains: []string{"spotify.com"}},
+	{names: []string{"steam"}, domains: []string{"steampowered.com", "steamcommunity.com"}, word: true},
+	{names: []string{"roblox"}, domains: []string{"roblox.com"}},
+	{names: []string{"zoom"}, domains: []string{"zoom.us", "zoom.com"}, word: true},
+	{names: []string{"webex"}, domains: []string{"webex.com", "cisco.com"}},
+	{names: []string{"booking com"}, domains: []string{"booking.com"}},
+	{names: []string{"airbnb"}, domains: []string{"airbnb"}},
+	{names: []string{"verizon"}, domains: []string{"verizon.com", "verizonwireless.com"}},
+	{names: []string{"xfinity", "comcast"}, domains: []string{"xfinity.com", "comcast.com", "comcast.net"}},
+	{names: []string{"vodafone"}, domains: []string{"vodafone"}},
+	{names: []string{"telekom", "deutsche telekom"}, domains: []string{"telekom.de", "telekom.com", "t-online.de"}},
+	{names: []string{"irs", "internal revenue service"}, domains: []string{"irs.gov"}, word: true},
+	{names: []string{"hmrc"}, domains: []string{"hmrc.gov.uk", "gov.uk"}},
+}
+
+// serviceWords may stand next to a brand in a display name without making it
+// another name: "Apple Support", "Chase Online Banking", "Zoom Notifications".
+var serviceWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`support service services customer customers care team security safety account accounts
+		billing payment payments notification notifications notice alert alerts online banking bank id
+		no reply noreply do not donotreply info information help helpdesk desk center centre official inc ltd llc
+		update updates verification verify store mail email messaging delivery express card cards secure member members
+		services admin administrator department dept the your de do da der die du la le el und and of for`) {
+		serviceWords[skeleton(w)] = true
+	}
+	for i := range brands {
+		for _, n := range brands[i].names {
+			brands[i].keys = append(brands[i].keys, normName(n))
+		}
+	}
+}
+
+// brandImpersonation: the From display name is a well-known brand, and the
+// address is not at any of the brand's domains. It is an identity trigger like
+// an executive's name: the content model's opinion never discounts it.
+func brandImpersonation(m *message.Message, p *Policy) []Trigger {
+	name := m.From.Name
+	fromDom := m.From.Domain()
+	if name == "" || fromDom == "" || p.isProtected(fromDom) || p.trustedSimilar(fromDom) || isListAddress(m, m.From.Addr) {
+		return nil
+	}
+	disp := joinSpelledOut(normName(name))
+	if disp == "" {
+		return nil
+	}
+	for _, b := range brands {
+		shown := b.shownIn(disp)
+		if shown == "" || b.owns(fromDom) {
+			continue
+		}
+		score, detail := scoreBrandImperson, fmt.Sprintf("display name %q is the brand %s, but the address %s is at none of its domains", name, shown, m.From.Addr)
+		if isFreemail(fromDom) {
+			score++
+			detail += " (free-mail)"
+		}
+		return []Trigger{{Name: TrigBrandImpersonation, Score: score, Category: CatPhish, Field: "From", Portion: name, Detail: detail}}
+	}
+	return nil
+}
+
+// shownIn returns the brand name display (normalised by normName) shows, "" if
+// none.
+func (b brand) shownIn(display string) string {
+	padded := " " + display + " "
+	for i, n := range b.keys {
+		if !strings.Contains(padded, " "+n+" ") {
+			continue
+		}
+		if !b.word {
+			return b.names[i]
+		}
+		rest := strings.Fields(strings.Replace(padded, " "+n+" ", " ", 1))
+		only := true
+		for _, w := range rest {
+			if !serviceWords[w] {
+				only = false
+				break
+			}
+		}
+		if only {
+			return b.names[i]
+		}
+	}
+	return ""
+}
+
+// owns reports whether domain is one of the brand's mail domains.
+func (b brand) owns(domain string) bool {
+	reg := registrable(domain)
+	label, _ := splitRegistrable(reg)
+	for _, d := range b.domains {
+		if d == reg || (!strings.Contains(d, ".") && d == label) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinSpelledOut joins runs of single letters, the way "P a y P a l" or
+// "N.e.t.f.l.i.x" spells a brand past a word match: "p a y p a l" -> "paypal".
+func joinSpelledOut(s string) string {
+	f := strings.Fields(s)
+	var out []string
+	run := ""
+	flush := func() {
+		if len(run) > 0 {
+			out = append(out, run)
+			run = ""
+		}
+	}
+	for _, w := range f {
+		if len([]rune(w)) == 1 {
+			run += w
+			continue
+		}
+		flush()
+		out = append(out, w)
+	}
+	flush()
+	return strings.Join(out, " ")
+}
