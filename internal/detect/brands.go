@@ -10,7 +10,8 @@ import (
 // brand is a widely impersonated company: the names it goes by in a display
 // name and the domains its mail comes from.
 type brand struct {
-	// names are the brand as words ("wells fargo"); keys are their normName forms.
+	// names are the brand as words ("wells fargo"); keys are their normName
+	// forms between spaces (" wells fargo "), to find whole words.
 	names, keys []string
 	// domains are its registrable domains ("paypal.com"), or a bare name label
 	// ("amazon") for a brand that mails from its own name under many suffixes
@@ -112,7 +113,7 @@ func init() {
 	}
 	for i := range brands {
 		for _, n := range brands[i].names {
-			brands[i].keys = append(brands[i].keys, normName(n))
+			brands[i].keys = append(brands[i].keys, " "+normName(n)+" ")
 		}
 	}
 }
@@ -130,8 +131,10 @@ func brandImpersonation(m *message.Message, p *Policy) []Trigger {
 	if disp == "" {
 		return nil
 	}
-	for _, b := range brands {
-		shown := b.shownIn(disp)
+	padded := " " + disp + " "
+	for i := range brands {
+		b := &brands[i]
+		shown := b.shownIn(padded)
 		if shown == "" || b.owns(fromDom) {
 			continue
 		}
@@ -145,18 +148,17 @@ func brandImpersonation(m *message.Message, p *Policy) []Trigger {
 	return nil
 }
 
-// shownIn returns the brand name display (normalised by normName) shows, "" if
-// none.
-func (b brand) shownIn(display string) string {
-	padded := " " + display + " "
-	for i, n := range b.keys {
-		if !strings.Contains(padded, " "+n+" ") {
+// shownIn returns the brand name a display name shows, "" if none; padded is
+// the display name normalised by normName, between spaces.
+func (b *brand) shownIn(padded string) string {
+	for i, key := range b.keys {
+		if !strings.Contains(padded, key) {
 			continue
 		}
 		if !b.word {
 			return b.names[i]
 		}
-		rest := strings.Fields(strings.Replace(padded, " "+n+" ", " ", 1))
+		rest := strings.Fields(strings.Replace(padded, key, " ", 1))
 		only := true
 		for _, w := range rest {
 			if !serviceWords[w] {
@@ -172,7 +174,7 @@ func (b brand) shownIn(display string) string {
 }
 
 // owns reports whether domain is one of the brand's mail domains.
-func (b brand) owns(domain string) bool {
+func (b *brand) owns(domain string) bool {
 	reg := registrable(domain)
 	label, _ := splitRegistrable(reg)
 	for _, d := range b.domains {
