@@ -236,6 +236,9 @@ func TestTriggers(t *testing.T) {
 		{"ip literal not a web link", TrigIPLiteralLink, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Links = []message.Link{{Href: "ipp://192.0.2.90:9100/"}}
 		}},
+		{"display name shows the original sender through a privacy relay", TrigDisplayNameAddress, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "news@shop.example [via Relay]", Addr: "k3j4h5@mozmail.com"}
+		}},
 		{"display name domain alone", TrigDisplayNameAddress, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Name = "PayPal.com"
 		}},

@@ -23,6 +23,20 @@ var freemail = map[string]bool{
 
 func isFreemail(domain string) bool { return freemail[registrable(domain)] }
 
+// privacyRelays are forwarding and alias services that rewrite From to an alias
+// of their own and show the original sender's address in the display name
+// ("sender@example.com [via Relay]" <x@mozmail.com>). For mail through them a
+// shown address is the service's documented format, not a disguise.
+var privacyRelays = map[string]bool{
+	"mozmail.com": true, "duck.com": true, "simplelogin.co": true, "simplelogin.com": true, "slmail.me": true,
+	"anonaddy.me": true, "anonaddy.com": true, "addy.io": true, "privaterelay.appleid.com": true,
+	"sneakemail.com": true, "spamgourmet.com": true, "33mail.com": true,
+}
+
+func isPrivacyRelay(domain string) bool {
+	return privacyRelays[registrable(domain)] || privacyRelays[strings.ToLower(domain)]
+}
+
 // phishTriggers checks the sender identity: lookalike domains, display-name
 // impersonation and diverted replies.
 func phishTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
@@ -167,7 +181,7 @@ func displayNameTriggers(m *message.Message, p *Policy) []Trigger {
 				Detail: fmt.Sprintf("display name %q shows the organisation's domain %s, but the address is %s", name, shown, m.From.Addr)}}
 		}
 	}
-	if shown := shownAddress(name); shown != "" {
+	if shown := shownAddress(name); shown != "" && !isPrivacyRelay(fromDom) {
 		shown = strings.ToLower(shown)
 		if registrable(shown) != registrable(fromDom) {
 			return []Trigger{{Name: TrigDisplayNameAddress, Score: scoreDisplayNameAddr, Category: CatPhish, Field: "From", Portion: name,
