@@ -239,6 +239,12 @@ func TestTriggers(t *testing.T) {
 		{"display name shows the original sender through a privacy relay", TrigDisplayNameAddress, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From = message.Address{Name: "news@shop.example [via Relay]", Addr: "k3j4h5@mozmail.com"}
 		}},
+		{"reply-to another organisation", TrigReplyToDivert, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.ReplyTo = []message.Address{{Name: "Accounts", Addr: "accounts@billing-desk.example"}}
+		}},
+		{"reply-to an unsubscribe robot elsewhere", TrigReplyToDivert, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.ReplyTo = []message.Address{{Name: "Netscape Unsubscribe", Addr: "dms-unsubscribe@dms.mailer.example"}}
+		}},
 		{"display name domain alone", TrigDisplayNameAddress, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Name = "PayPal.com"
 		}},

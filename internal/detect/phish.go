@@ -225,7 +225,7 @@ func replyToTriggers(m *message.Message, a auth.Result) []Trigger {
 		if rd == "" || registrable(rd) == registrable(fromDom) {
 			continue
 		}
-		if isListAddress(m, r.Addr) {
+		if isListAddress(m, r.Addr) || isUnsubscribeMailbox(r) {
 			continue
 		}
 		if isFreemail(rd) && !isFreemail(fromDom) {
@@ -237,6 +237,23 @@ func replyToTriggers(m *message.Message, a auth.Result) []Trigger {
 	}
 	_ = a
 	return nil
+}
+
+// isUnsubscribeMailbox reports whether a Reply-To is a list-management robot
+// ("Netscape Unsubscribe" <dms-unsubscribe@…>, optout@…): replies to it remove
+// the reader from a mailing, they reach no person who could take a conversation
+// elsewhere, so it diverts nothing.
+func isUnsubscribeMailbox(r message.Address) bool {
+	local, _, _ := strings.Cut(strings.ToLower(r.Addr), "@")
+	for _, w := range strings.FieldsFunc(local+" "+strings.ToLower(r.Name), func(c rune) bool {
+		return !unicode.IsLetter(c)
+	}) {
+		switch w {
+		case "unsubscribe", "unsub", "optout", "remove", "leave":
+			return true
+		}
+	}
+	return strings.Contains(local, "opt-out")
 }
 
 // isListAddress reports whether addr is the mailing list's own address (List-Post,
