@@ -15,7 +15,10 @@ type brand struct {
 	names, keys []string
 	// domains are its registrable domains ("paypal.com"), or a bare name label
 	// ("amazon") for a brand that mails from its own name under many suffixes
-	// (amazon.de, amazon.co.uk).
+	// (amazon.de, amazon.co.uk). Its consumer mailbox domains (outlook.com,
+	// gmail.com) are its sites but not its senders (see sends); the hosts its
+	// customers publish on (onmicrosoft.com, sharepoint.com, amazonaws.com) are
+	// neither.
 	domains []string
 	// word: the name is also an everyday word or surname (apple, chase, target),
 	// so it only counts when the rest of the display name is service words
@@ -31,14 +34,14 @@ type brand struct {
 // are sent fakes of.
 var brands = []brand{
 	{names: []string{"microsoft", "microsoft 365", "office 365", "office365", "onedrive", "sharepoint", "microsoft outlook", "microsoft teams"},
-		domains: []string{"microsoft", "microsoftonline.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "sharepoint.com", "onmicrosoft.com", "skype.com", "xbox.com", "microsoftstore.com"}},
-	{names: []string{"outlook"}, domains: []string{"microsoft", "outlook.com", "live.com", "hotmail.com", "office.com", "office365.com"}, word: true},
+		domains: []string{"microsoft", "microsoftonline.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "skype.com", "xbox.com", "microsoftstore.com"}},
+	{names: []string{"outlook"}, domains: []string{"microsoft", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com"}, word: true},
 	{names: []string{"paypal"}, domains: []string{"paypal", "paypal-communication.com", "xoom.com"}},
-	{names: []string{"apple", "apple id", "icloud", "itunes", "app store"}, domains: []string{"apple", "icloud.com", "me.com", "mac.com", "itunes.com"}, word: true},
-	{names: []string{"amazon", "amazon prime", "prime video", "amazon web services"}, domains: []string{"amazon", "amazonaws.com", "aws.com", "primevideo.com", "audible"}},
-	{names: []string{"aws"}, domains: []string{"amazon", "amazonaws.com", "aws.com"}, word: true},
+	{names: []string{"apple", "apple id", "icloud", "itunes", "app store"}, domains: []string{"apple", "itunes.com", "icloud.com", "me.com", "mac.com"}, word: true},
+	{names: []string{"amazon", "amazon prime", "prime video", "amazon web services"}, domains: []string{"amazon", "aws.com", "primevideo.com", "audible"}},
+	{names: []string{"aws"}, domains: []string{"amazon", "aws.com"}, word: true},
 	{names: []string{"netflix"}, domains: []string{"netflix"}},
-	{names: []string{"google", "gmail", "google workspace", "youtube"}, domains: []string{"google", "gmail.com", "youtube.com", "googlemail.com"}},
+	{names: []string{"google", "gmail", "google workspace", "youtube"}, domains: []string{"google", "youtube.com", "gmail.com", "googlemail.com"}},
 	{names: []string{"facebook", "instagram", "whatsapp"}, domains: []string{"facebook", "facebookmail.com", "meta.com", "instagram.com", "whatsapp.com", "fb.com"}},
 	{names: []string{"meta", "messenger"}, domains: []string{"facebook", "facebookmail.com", "meta.com", "fb.com"}, word: true},
 	{names: []string{"linkedin"}, domains: []string{"linkedin"}},
@@ -92,9 +95,9 @@ var brands = []brand{
 	{names: []string{"booking com"}, domains: []string{"booking.com"}},
 	{names: []string{"airbnb"}, domains: []string{"airbnb"}},
 	{names: []string{"verizon"}, domains: []string{"verizon.com", "verizonwireless.com"}},
-	{names: []string{"xfinity", "comcast"}, domains: []string{"xfinity.com", "comcast.com", "comcast.net"}},
+	{names: []string{"xfinity", "comcast"}, domains: []string{"xfinity.com", "comcast.com"}},
 	{names: []string{"vodafone"}, domains: []string{"vodafone"}},
-	{names: []string{"telekom", "deutsche telekom"}, domains: []string{"telekom.de", "telekom.com", "t-online.de"}},
+	{names: []string{"telekom", "deutsche telekom"}, domains: []string{"telekom.de", "telekom.com"}},
 	{names: []string{"irs", "internal revenue service"}, domains: []string{"irs.gov"}, word: true},
 	{names: []string{"hmrc"}, domains: []string{"hmrc.gov.uk", "gov.uk"}},
 }
@@ -135,7 +138,7 @@ func brandImpersonation(m *message.Message, p *Policy) []Trigger {
 	for i := range brands {
 		b := &brands[i]
 		shown := b.shownIn(padded)
-		if shown == "" || b.owns(fromDom) {
+		if shown == "" || b.sends(fromDom) {
 			continue
 		}
 		score, detail := scoreBrandImperson, fmt.Sprintf("display name %q is the brand %s, but the address %s is at none of its domains", name, shown, m.From.Addr)
@@ -173,7 +176,13 @@ func (b *brand) shownIn(padded string) string {
 	return ""
 }
 
-// owns reports whether domain is one of the brand's mail domains.
+// sends reports whether mail From domain is the brand's own: a domain of the
+// brand that is not a consumer mailbox anyone can sign up for.
+func (b *brand) sends(domain string) bool {
+	return b.owns(domain) && !isFreemail(domain)
+}
+
+// owns reports whether domain is one of the brand's domains.
 func (b *brand) owns(domain string) bool {
 	reg := registrable(domain)
 	label, _ := splitRegistrable(reg)
@@ -207,4 +216,111 @@ func joinSpelledOut(s string) string {
 	}
 	flush()
 	return strings.Join(out, " ")
+}
+
+// brandOf returns the registry brand whose own mail domain domain is, nil if
+// none.
+func brandOf(domain string) *brand {
+	if domain == "" {
+		return nil
+	}
+	for i := range brands {
+		if brands[i].sends(domain) {
+			return &brands[i]
+		}
+	}
+	return nil
+}
+
+// userContentHosts are hosts inside brands' domains that serve what their users
+// publish: shared documents, forms, file shares, pages and payment links.
+// A link there leads to whoever published it, not to the brand.
+var userContentHosts = []string{
+	"docs.google.com", "drive.google.com", "sites.google.com", "forms.google.com", "script.google.com",
+	"onedrive.live.com", "storage.live.com", "1drv.ms", "forms.office.com", "sway.office.com", "paypal.me",
+	"spark.adobe.com", "express.adobe.com", "indd.adobe.com", "acrobat.adobe.com",
+}
+
+// brandConsistent reports whether m is confined to one registry brand: From at
+// the brand's own domain, at least one link, and every link, every URL a link
+// carries in its query (redirects) and every Reply-To on that brand's domains
+// outside the hosts where its users publish. Such a message leads nowhere the
+// brand does not control: when its From is forged, authentication catches the
+// forgery (the brands publish DMARC p=reject); what remains for the content
+// model to see is the wording every genuine account notice shares.
+func brandConsistent(m *message.Message) *brand {
+	b := brandOf(m.From.Domain())
+	if b == nil || len(m.Links) == 0 {
+		return nil
+	}
+	for _, r := range m.ReplyTo {
+		if !b.owns(r.Domain()) {
+			return nil
+		}
+	}
+	for i, l := range m.Links {
+		if i >= maxLinks {
+			return nil
+		}
+		host := linkHost(l)
+		if host == "" || !b.owns(host) || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
+			return nil
+		}
+		for _, inner := range embeddedHosts(l.Href) {
+			if !b.owns(inner) {
+				return nil
+			}
+		}
+	}
+	return b
+}
+
+// embeddedHosts returns the hosts of URLs carried inside href after its own
+// (plain or percent-encoded: the targets of redirectors).
+func embeddedHosts(href string) []string {
+	h := strings.ToLower(href)
+	if i := strings.Index(h, "://"); i >= 0 {
+		h = h[i+3:]
+	}
+	h = strings.NewReplacer("%3a", ":", "%2f", "/").Replace(h)
+	var out []string
+	for {
+		i := strings.Index(h, "://")
+		if i < 0 {
+			return out
+		}
+		h = h[i+3:]
+		end := strings.IndexAny(h, "/?#&:%\\")
+		host := h
+		if end >= 0 {
+			host = h[:end]
+		}
+		out = append(out, host)
+	}
+}
+
+// brandVouched discounts the content model's phishing call (bayes_phish) on
+// mail of a known brand: its From authenticated for the brand's domain, or the
+// whole message confined to the brand's domains (brandConsistent). Account
+// notices, receipts and sign-in alerts read like the phishing that imitates
+// them; what tells them apart is who sent them and where they lead.
+func brandVouched(m *message.Message, authed bool) []Trigger {
+	dom := m.From.Domain()
+	if b := brandOf(dom); b != nil && authed {
+		return []Trigger{{Name: TrigBrandConsistent, Score: -scoreBayesPhish, Category: CatPhish, Field: "From", Portion: m.From.Addr,
+			Detail: fmt.Sprintf("From %s is authenticated for %s's domain %s: the content model's phishing call is discounted", m.From.Addr, b.names[0], registrable(dom))}}
+	}
+	if b := brandConsistent(m); b != nil {
+		return []Trigger{{Name: TrigBrandConsistent, Score: -scoreBayesPhish, Category: CatPhish, Field: "body",
+			Detail: fmt.Sprintf("From %s and all %d links stay on %s's own domains, so the mail leads nowhere else (a forged From is for authentication to catch): the content model's phishing call is discounted", m.From.Addr, len(m.Links), b.names[0])}}
+	}
+	return nil
+}
+
+// brandNotice reports whether m is authenticated mail from a registry brand's
+// own domain. Such platforms send on behalf of their users ("Alex (via
+// Dropbox)") with Reply-To set to the user, often at a consumer mailbox: that is
+// their format, not a diversion.
+func brandNotice(m *message.Message, authed bool) bool {
+	return authed && brandOf(m.From.Domain()) != nil
 }

@@ -620,3 +620,68 @@ func TestThresholdsFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestBrandConsistent(t *testing.T) {
+	notice := func(m *message.Message) {
+		m.From = message.Address{Name: "PayPal", Addr: "service@paypal.com"}
+		m.Subject = "You've received a payment"
+		m.Text = "Log in to your account to see the details of your payment."
+		m.Links = []message.Link{
+			{Href: "https://www.paypal.com/myaccount/transactions", Host: "www.paypal.com", Source: "html"},
+			{Href: "https://epl.paypal-communication.com/T/v1/abc", Host: "epl.paypal-communication.com", Source: "html"},
+		}
+	}
+	dmarcPass := auth.Result{DMARC: auth.DMARCResult{Result: auth.ResultPass}}
+	tests := []struct {
+		name  string
+		edit  func(*message.Message)
+		a     auth.Result
+		fires bool
+		want  Disposition
+	}{
+		{"every link on the brand's domains", nil, auth.Result{}, true, None},
+		{"a link elsewhere", func(m *message.Message) {
+			m.Links = append(m.Links, message.Link{Href: "https://paypal-resolve.example/login", Host: "paypal-resolve.example"})
+		}, auth.Result{}, false, Suspicious},
+		{"a redirect through the brand to elsewhere", func(m *message.Message) {
+			m.Links[0].Href = "https://www.paypal.com/redirect?url=https%3A%2F%2Fpaypal-resolve.example%2Flogin"
+		}, auth.Result{}, false, Suspicious},
+		{"a link to a page its users publish", func(m *message.Message) {
+			m.From = message.Address{Name: "Google Drive", Addr: "drive-shares-noreply@google.com"}
+			m.Links = []message.Link{{Href: "https://docs.google.com/forms/d/e/1FAIpQL/viewform", Host: "docs.google.com"}}
+		}, auth.Result{}, false, Suspicious},
+		{"replies to elsewhere", func(m *message.Message) {
+			m.ReplyTo = []message.Address{{Addr: "resolution@paypal-help.example"}}
+		}, auth.Result{}, false, Suspicious},
+		{"a consumer mailbox of the brand", func(m *message.Message) {
+			m.From.Addr = "paypal.service.team@gmail.com"
+			m.Links = []message.Link{{Href: "https://mail.google.com/", Host: "mail.google.com"}}
+		}, auth.Result{}, false, Malicious}, // and brand_impersonation: "PayPal" at gmail.com
+		{"no links", func(m *message.Message) { m.Links = nil }, auth.Result{}, false, Suspicious},
+		{"authenticated brand, links to its mail provider", func(m *message.Message) {
+			m.Links = []message.Link{{Href: "https://u123.ct.sendgrid.net/ls/click?upn=x", Host: "u123.ct.sendgrid.net"}}
+		}, dmarcPass, true, None},
+		{"authenticated brand, Reply-To the user who shared", func(m *message.Message) {
+			m.From = message.Address{Name: "Alex (via Dropbox)", Addr: "no-reply@dropbox.com"}
+			m.ReplyTo = []message.Address{{Name: "Alex", Addr: "alex.rivera@gmail.com"}}
+			m.Links = []message.Link{{Href: "https://www.dropbox.com/scl/fo/x", Host: "www.dropbox.com"}}
+		}, dmarcPass, true, None},
+		{"not a registry brand", func(m *message.Message) {
+			m.From = message.Address{Name: "Shop", Addr: "billing@shop.example"}
+			m.Links = []message.Link{{Href: "https://shop.example/account", Host: "shop.example"}}
+		}, auth.Result{}, false, Suspicious},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			notice(m)
+			if tc.edit != nil {
+				tc.edit(m)
+			}
+			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, tc.a, nil)
+			if got := slices.Contains(names(v), TrigBrandConsistent); got != tc.fires || v.Disposition != tc.want {
+				t.Errorf("brand_consistent %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
+			}
+		})
+	}
+}

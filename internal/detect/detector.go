@@ -120,13 +120,20 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 			add(bayesHamPhish(sc, v.Triggers, 0.5)...)
 		case sc.Spam < cfg.Thresholds.BayesLeanSpam: // unsure
 			add(bayesHamPhish(sc, v.Triggers, 0.5)...)
-			add(freemailScam(m, sc)...)
+			if !brandNotice(m, authed) {
+				add(freemailScam(m, sc)...)
+			}
 		default: // leans bad or is bad
-			add(freemailScam(m, sc)...)
+			if !brandNotice(m, authed) {
+				add(freemailScam(m, sc)...)
+			}
 			if !hasTrigger(v.Triggers, TrigBayesPhish) {
 				add(bayesBadPhish(sc, v.Triggers, cfg.Thresholds)...)
 			}
 		}
+	}
+	if hasTrigger(v.Triggers, TrigBayesPhish) {
+		add(brandVouched(m, authed)...)
 	}
 	for _, pr := range m.Problems {
 		add(Trigger{Name: pr.Code, Score: 0, Detail: pr.Detail, Category: CatInfo, Field: "message"})

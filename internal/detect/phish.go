@@ -80,7 +80,9 @@ func phishTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
 	if !hasTrigger(out, TrigDisplayNameImperson) {
 		out = append(out, brandImpersonation(m, p)...)
 	}
-	out = append(out, replyToTriggers(m, a)...)
+	if !brandNotice(m, authenticated(m, a)) {
+		out = append(out, replyToTriggers(m, a)...)
+	}
 	out = append(out, freeHostingSender(m)...)
 	return out
 }
