@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the detector's configuration: one struct, documented defaults
 // (DefaultConfig), filled by flags and environment variables in cmd/.
 type Config struct {
 	Thresholds Thresholds
+	// Now is the clock for sender-history ages; nil: time.Now.
+	Now func() time.Time
 }
 
 // Thresholds are the per-category scores at which a disposition is given. A
@@ -215,4 +218,11 @@ func knownThresholds() string {
 		names = append(names, f.name)
 	}
 	return strings.Join(names, ", ")
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }

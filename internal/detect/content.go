@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -101,21 +102,27 @@ func lowerText(m *message.Message) string {
 }
 
 // contentTriggers: payment requests, credential pretexts, spam wording.
-func contentTriggers(m *message.Message, p *Policy) []Trigger {
+func contentTriggers(ctx context.Context, m *message.Message, p *Policy, authed bool) []Trigger {
 	text := lowerText(m)
 	sc := phraseScanner.scan(text)
 	var out []Trigger
 	if pay := paymentRe.find(sc); pay != "" {
 		if urg := urgencyRe.find(sc); urg != "" {
-			known, first := false, false
-			if p.KnownSenders != nil && m.From.Addr != "" {
-				known = p.KnownSenders(strings.ToLower(m.From.Addr))
-				first = !known
-			}
+			// Known: earlier clean mail from this address, and this message
+			// authenticated (a forged From of a known supplier is the classic
+			// invoice fraud). First-time: nothing earlier, or only bad mail.
+			h, kept := p.history(ctx, m.From.Addr)
+			known := kept && h.Clean > 0 && authed
+			first := kept && h.Clean == 0
 			if !known {
 				score, who := scorePaymentUnknown, "a sender with no known history"
-				if first {
+				switch {
+				case first && h.Messages > 0:
+					score, who = scorePaymentFirstTime, "a sender whose earlier mail was all judged bad"
+				case first:
 					score, who = scorePaymentFirstTime, "a first-time sender"
+				case kept:
+					who = "a sender whose earlier mail is known but this message is not authenticated"
 				}
 				out = append(out, Trigger{Name: TrigPaymentRequest, Score: score, Category: CatPhish, Field: "body", Portion: pay,
 					Detail: fmt.Sprintf("payment request (%q) with urgency (%q) from %s", pay, urg, who)})

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/bayes"
@@ -189,7 +190,12 @@ func TestTriggers(t *testing.T) {
 		}},
 		{"payment request from known sender", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Please process the wire transfer today, it is urgent."
-			p.KnownSenders = func(string) bool { return true }
+			p.SenderHistory = history(SenderHistory{Messages: 12, Clean: 12, First: time.Now().AddDate(-1, 0, 0)})
+			a.DMARC.Result = auth.ResultPass
+		}},
+		{"payment request from known sender, not authenticated", TrigPaymentRequest, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Please process the wire transfer today, it is urgent."
+			p.SenderHistory = history(SenderHistory{Messages: 12, Clean: 12, First: time.Now().AddDate(-1, 0, 0)})
 		}},
 		{"invoice without urgency", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Attached is the invoice; payment is due in 30 days as usual."
@@ -681,6 +687,69 @@ func TestBrandConsistent(t *testing.T) {
 			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, tc.a, nil)
 			if got := slices.Contains(names(v), TrigBrandConsistent); got != tc.fires || v.Disposition != tc.want {
 				t.Errorf("brand_consistent %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
+			}
+		})
+	}
+}
+
+func history(h SenderHistory) func(context.Context, string) (SenderHistory, error) {
+	return func(context.Context, string) (SenderHistory, error) { return h, nil }
+}
+
+func TestSenderHistory(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	longAgo := now.AddDate(0, -6, 0)
+	pay := func(m *message.Message) {
+		m.Text = "Please process the attached wire transfer today, it is urgent."
+	}
+	tests := []struct {
+		name    string
+		h       *SenderHistory // nil: no history kept
+		authed  bool
+		edit    func(*message.Message)
+		score   bayes.Score
+		trigger string
+		want    float64 // the trigger's score; 0: must not fire
+	}{
+		{"payment, no history kept", nil, true, pay, bayes.Score{Spam: -1}, TrigPaymentRequest, scorePaymentUnknown},
+		{"payment, first-time sender", &SenderHistory{}, true, pay, bayes.Score{Spam: -1}, TrigPaymentRequest, scorePaymentFirstTime},
+		{"payment, sender with only bad mail", &SenderHistory{Messages: 3}, true, pay, bayes.Score{Spam: -1}, TrigPaymentRequest, scorePaymentFirstTime},
+		{"payment, known and authenticated", &SenderHistory{Messages: 3, Clean: 3, First: longAgo}, true, pay, bayes.Score{Spam: -1}, TrigPaymentRequest, 0},
+		{"payment, known but forged", &SenderHistory{Messages: 3, Clean: 3, First: longAgo}, false, pay, bayes.Score{Spam: -1}, TrigPaymentRequest, scorePaymentUnknown},
+		{"model phish, established sender", &SenderHistory{Messages: 20, Clean: 20, First: longAgo}, true, nil, bayes.Score{Spam: 0.99, Phish: 0.9}, TrigEstablishedSender, -scoreBayesPhish},
+		{"model phish, established but not authenticated", &SenderHistory{Messages: 20, Clean: 20, First: longAgo}, false, nil, bayes.Score{Spam: 0.99, Phish: 0.9}, TrigEstablishedSender, 0},
+		{"model phish, too new", &SenderHistory{Messages: 20, Clean: 20, First: now.Add(-48 * time.Hour)}, true, nil, bayes.Score{Spam: 0.99, Phish: 0.9}, TrigEstablishedSender, 0},
+		{"model phish, too few clean", &SenderHistory{Messages: 2, Clean: 2, First: longAgo}, true, nil, bayes.Score{Spam: 0.99, Phish: 0.9}, TrigEstablishedSender, 0},
+		{"model phish, much bad mail", &SenderHistory{Messages: 10, Clean: 7, First: longAgo}, true, nil, bayes.Score{Spam: 0.99, Phish: 0.9}, TrigEstablishedSender, 0},
+		{"model ham, established sender: nothing to discount", &SenderHistory{Messages: 20, Clean: 20, First: longAgo}, true, nil, bayes.Score{Spam: 0.02}, TrigEstablishedSender, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			if tc.edit != nil {
+				tc.edit(m)
+			}
+			p := &Policy{}
+			if tc.h != nil {
+				p.SenderHistory = history(*tc.h)
+			}
+			var a auth.Result
+			if tc.authed {
+				a.DMARC.Result = auth.ResultPass
+			}
+			d := New(Config{Now: func() time.Time { return now }}, fakeScorer(tc.score))
+			v := d.Detect(context.Background(), m, a, p)
+			got := 0.0
+			for _, tr := range v.Triggers {
+				if tr.Name == tc.trigger {
+					got = tr.Score
+				}
+			}
+			if got != tc.want {
+				t.Errorf("%s scored %v, want %v; triggers %v (%s)", tc.trigger, got, tc.want, names(v), v.Disposition)
+			}
+			if tc.trigger == TrigEstablishedSender && tc.want != 0 && v.Disposition != None {
+				t.Errorf("established sender, model phish: %s, want NONE", v.Disposition)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/bayes"
@@ -103,7 +104,7 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 	add(phishTriggers(m, a, p)...)
 	add(linkTriggers(m, p)...)
 	add(attachmentTriggers(m)...)
-	add(contentTriggers(m, p)...)
+	add(contentTriggers(ctx, m, p, authed)...)
 	add(bulkTriggers(m)...)
 	if d.Bayes != nil && ctx.Err() == nil {
 		sc := d.Bayes.Score(ctx, p.AccountID, m)
@@ -135,6 +136,7 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 	if hasTrigger(v.Triggers, TrigBayesPhish) {
 		add(brandVouched(m, authed)...)
 	}
+	add(establishedSender(ctx, m, p, authed, cfg.now(), v.Triggers)...)
 	for _, pr := range m.Problems {
 		add(Trigger{Name: pr.Code, Score: 0, Detail: pr.Detail, Category: CatInfo, Field: "message"})
 	}
@@ -389,4 +391,40 @@ func hasHeader(m *message.Message, name string) bool {
 		}
 	}
 	return false
+}
+
+// Established senders: an authenticated address with at least
+// establishedClean earlier messages judged clean, the first of them at least
+// establishedAge ago, and at most one in five of its mail judged bad.
+const (
+	establishedClean = 3
+	establishedAge   = 7 * 24 * time.Hour
+)
+
+// modelPhish are the phish triggers that stand on the content model's opinion.
+var modelPhish = map[string]bool{TrigBayesPhish: true, TrigBayesBadPhish: true, TrigFreemailScam: true, TrigBrandConsistent: true}
+
+// establishedSender discounts the phish score that stands on the content
+// model's opinion alone (bayes_phish, bayes_bad_phish, freemail_scam) for mail
+// authenticated from an address the organisation has had clean mail from for a
+// while: a supplier's invoices, a colleague at a consumer mailbox. Identity and
+// payload triggers (lookalikes, links, attachments, payment requests) are not
+// discounted, so a compromised correspondent's malicious link still counts.
+func establishedSender(ctx context.Context, m *message.Message, p *Policy, authed bool, now time.Time, ts []Trigger) []Trigger {
+	score := 0.0
+	for _, t := range ts {
+		if modelPhish[t.Name] {
+			score += t.Score
+		}
+	}
+	if score <= 0 || !authed {
+		return nil
+	}
+	h, ok := p.history(ctx, m.From.Addr)
+	if !ok || h.Clean < establishedClean || (h.Messages-h.Clean)*5 > h.Messages || now.Sub(h.First) < establishedAge {
+		return nil
+	}
+	return []Trigger{{Name: TrigEstablishedSender, Score: -score, Category: CatPhish, Field: "From", Portion: m.From.Addr,
+		Detail: fmt.Sprintf("authenticated sender %s has sent %d clean messages since %s: the content model's phishing call is discounted",
+			m.From.Addr, h.Clean, h.First.Format("2006-01-02"))}}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
 	"github.com/mailwarden/mailwarden/internal/dnsx"
@@ -41,8 +42,11 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The organisation has corresponded with its own people and this partner.
-	pol.KnownSenders = func(addr string) bool {
-		return strings.HasSuffix(addr, "@northwind.com") || addr == "pat@partner.example"
+	pol.SenderHistory = func(_ context.Context, addr string) (SenderHistory, error) {
+		if strings.HasSuffix(addr, "@northwind.com") || addr == "pat@partner.example" {
+			return SenderHistory{Messages: 40, Clean: 40, First: time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)}, nil
+		}
+		return SenderHistory{}, nil
 	}
 	emls, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 	if len(emls) == 0 {

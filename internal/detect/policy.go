@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // PatternType says what an allow or block pattern is matched against.
@@ -80,9 +82,28 @@ type Policy struct {
 	AllowPolicies         []AllowPolicy   `json:"allow_policies,omitempty"`
 	BlockSenders          []BlockSender   `json:"block_senders,omitempty"`
 	TrustedDomains        []TrustedDomain `json:"trusted_domains,omitempty"`
-	// KnownSenders reports whether the organisation has corresponded with addr
-	// before (first-time sender check). Nil: unknown, treated as weaker evidence.
-	KnownSenders func(addr string) bool `json:"-"`
+	// SenderHistory looks up what the organisation's mail store knows of a
+	// sender address: its earlier messages and how they were judged. Nil when no
+	// history is kept (an offline scan): every sender's history is then unknown,
+	// which counts as weaker evidence than a first-time sender.
+	SenderHistory func(ctx context.Context, addr string) (SenderHistory, error) `json:"-"`
+}
+
+// SenderHistory is a sender address's earlier mail to the organisation.
+type SenderHistory struct {
+	Messages int       // earlier messages From the address (the most recent, up to a cap)
+	Clean    int       // of them, judged or reclassified NONE or BULK
+	First    time.Time // when the earliest of them arrived
+}
+
+// history returns the sender history of addr; ok is false when none is kept or
+// the lookup failed (the sender is then of unknown history).
+func (p *Policy) history(ctx context.Context, addr string) (h SenderHistory, ok bool) {
+	if p == nil || p.SenderHistory == nil || addr == "" {
+		return h, false
+	}
+	h, err := p.SenderHistory(ctx, strings.ToLower(addr))
+	return h, err == nil
 }
 
 // ErrOrgFile is returned (wrapped) for an unreadable or invalid organisation file.

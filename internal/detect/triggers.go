@@ -45,6 +45,7 @@ const (
 	TrigFreemailScam        = "freemail_scam"              // content model: bad, from (or replies to) a consumer mailbox
 	TrigBayesHamPhish       = "bayes_ham_phish"            // content model: ham; link and wording heuristics discounted (negative)
 	TrigBayesBadPhish       = "bayes_bad_phish"            // content model: spam, and soft phishing indicators with it
+	TrigEstablishedSender   = "established_sender"         // negative: authenticated sender with a clean history; model-only phish score discounted
 	TrigBrandConsistent     = "brand_consistent"           // negative: mail of one known brand (authenticated, or every link on its domains); bayes_phish discounted
 
 	// Spam (category spam).

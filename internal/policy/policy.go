@@ -25,7 +25,12 @@ import (
 type Store interface {
 	store.Settings
 	Account(ctx context.Context, id int64) (store.Account, error)
+	SenderHistory(ctx context.Context, accountID int64, addr string, limit int) (store.SenderHistory, error)
 }
+
+// senderHistoryLimit is how many of a sender's most recent messages its history
+// reads: enough to tell an established correspondent, bounded per message.
+const senderHistoryLimit = 50
 
 // Source is a pipeline.PolicySource backed by the store. Safe for concurrent use.
 type Source struct {
@@ -200,7 +205,13 @@ func (s *Source) build(ctx context.Context, accountID int64, now time.Time) (*en
 		p.AllowPolicies = append(p.AllowPolicies, st.AllowPolicies...)
 		p.BlockSenders = append(p.BlockSenders, st.BlockSenders...)
 		p.TrustedDomains = append(p.TrustedDomains, st.TrustedDomains...)
-		p.KnownSenders = st.KnownSenders
+		p.SenderHistory = st.SenderHistory
+	}
+	if p.SenderHistory == nil {
+		p.SenderHistory = func(ctx context.Context, addr string) (detect.SenderHistory, error) {
+			h, err := s.store.SenderHistory(ctx, accountID, addr, senderHistoryLimit)
+			return detect.SenderHistory{Messages: h.Messages, Clean: h.Clean, First: h.First}, err
+		}
 	}
 	seen := map[string]bool{}
 	for _, d := range p.ProtectedDomains {

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -209,4 +210,37 @@ func TestHolds(t *testing.T) {
 		{[]string{"a@corp.example", "b@corp.example"}, "MALICIOUS", true}, //
 	}
 	check("with corp.example")
+}
+
+// The policy reads a sender's history from the account's stored mail: a
+// payment request from an address the account has had clean mail from, when
+// authenticated, is no first-time sender's.
+func TestSenderHistoryFromStore(t *testing.T) {
+	st, a1, a2 := setup(t)
+	ctx := context.Background()
+	src := policy.New(st, nil)
+	first := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		m := &store.Message{ID: fmt.Sprintf("m%d", i), AccountID: a1.ID, FromAddr: "Ap@Supplier.example", FromDomain: "supplier.example",
+			ScannedAt: first.Add(time.Duration(i) * time.Hour), Disposition: "NONE", DeliveryMode: "DIRECT", DeliveryStatus: store.StatusDelivered}
+		if err := st.InsertMessage(ctx, m, []byte("raw"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	request := message.Parse([]byte("From: Accounts <ap@supplier.example>\r\nTo: alice@corp.example\r\nSubject: overdue\r\n\r\n"+
+		"Please process the wire transfer for the attached invoice today, it is urgent.\r\n"), message.Limits{})
+	authed := auth.Result{DMARC: auth.DMARCResult{Result: auth.ResultPass}}
+	for _, tc := range []struct {
+		account int64
+		want    bool
+	}{{a1.ID, false}, {a2.ID, true}} {
+		p, err := src.Policy(ctx, tc.account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := detect.New(detect.DefaultConfig(), nil).Detect(ctx, request, authed, p)
+		if got := hasTrigger(v, detect.TrigPaymentRequest); got != tc.want {
+			t.Errorf("account %d: payment_request %v, want %v (%v)", tc.account, got, tc.want, v.Triggers)
+		}
+	}
 }

@@ -171,6 +171,13 @@ type AuditEntry struct {
 }
 
 // Store is everything mailwarden keeps.
+// SenderHistory is what an account's store knows of one sender address.
+type SenderHistory struct {
+	Messages int       // earlier messages From the address (at most the limit asked for)
+	Clean    int       // of them, those whose disposition is NONE or BULK (as judged, or reclassified)
+	First    time.Time // when the earliest of them was scanned
+}
+
 type Store interface {
 	Settings    // account settings (settings.go)
 	Jobs        // bulk jobs (jobs.go)
@@ -225,6 +232,10 @@ type Store interface {
 	FinishDelivery(ctx context.Context, id int64, status string, errText string, next time.Time) error
 	// DeliveryState recomputes a message's delivery_status from its deliveries.
 	RefreshDeliveryStatus(ctx context.Context, seq int64) error
+
+	// SenderHistory summarises the account's most recent messages (at most
+	// limit) From addr, matched without regard to case.
+	SenderHistory(ctx context.Context, accountID int64, addr string, limit int) (SenderHistory, error)
 
 	// Campaign finds the campaign of a new message: an earlier message of the account
 	// whose simhash is within maxBits, or within 4*maxBits when the structure hash is

@@ -503,6 +503,20 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 	return err
 }
 
+// SenderHistory summarises the account's most recent messages From addr.
+func (s *Store) SenderHistory(ctx context.Context, accountID int64, addr string, limit int) (store.SenderHistory, error) {
+	var h store.SenderHistory
+	var first int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN disposition IN ('NONE', 'BULK') THEN 1 ELSE 0 END), 0), coalesce(min(scanned_at), 0)
+		FROM (SELECT disposition, scanned_at FROM messages WHERE account_id = ? AND lower(from_addr) = ? ORDER BY seq DESC LIMIT ?) h`,
+		accountID, strings.ToLower(addr), limit).Scan(&h.Messages, &h.Clean, &first)
+	if err != nil {
+		return h, fmt.Errorf("sqlite: sender history: %w", err)
+	}
+	h.First = sqlcommon.FromMS(first)
+	return h, nil
+}
+
 // Campaign finds an earlier message of the same campaign.
 func (s *Store) Campaign(ctx context.Context, accountID int64, structureHash string, simhash uint64, maxBits int) (string, error) {
 	b := sqlcommon.SimBands(simhash)

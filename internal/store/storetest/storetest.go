@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("OverviewRollup", func(t *testing.T) { testRollup(t, open(t)) })
 	t.Run("TokensAndHoldPolicy", func(t *testing.T) { testConsoleAdmin(t, open(t)) })
 	t.Run("BayesSnapshot", func(t *testing.T) { testBayesSnapshot(t, open(t)) })
+	t.Run("SenderHistory", func(t *testing.T) { testSenderHistory(t, open(t)) })
 }
 
 func testAccounts(t *testing.T, st store.Store) {
