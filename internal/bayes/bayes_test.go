@@ -52,6 +52,21 @@ func TestTokenize(t *testing.T) {
 			t.Errorf("structure token %q missing from %q", want, toks)
 		}
 	}
+	// HTML: a phishing kit's form and password field are tokens; a newsletter's
+	// hidden preheader and tiny footer are not (they only say "recent HTML").
+	m.HTML = `<div style="display:none">Preview text</div><p style="font-size:1px">x</p>` +
+		`<form action="https://collect.example/p"><input type="password" name="pw"></form>`
+	toks = Tokenize(m, 0)
+	for _, want := range []string{"hs:form", "hs:password-input"} {
+		if !slices.Contains(toks, want) {
+			t.Errorf("HTML token %q missing from %q", want, toks)
+		}
+	}
+	for _, not := range []string{"hs:style-hidden", "hs:style-tiny-font"} {
+		if slices.Contains(toks, not) {
+			t.Errorf("unexpected HTML token %q", not)
+		}
+	}
 	// Unique and capped.
 	seen := map[string]bool{}
 	for _, tok := range toks {
