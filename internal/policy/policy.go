@@ -11,6 +11,7 @@
 package policy
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"strings"
@@ -31,6 +32,10 @@ type Store interface {
 // senderHistoryLimit is how many of a sender's most recent messages its history
 // reads: enough to tell an established correspondent, bounded per message.
 const senderHistoryLimit = 50
+
+// errNoHistory: the account has no stored mail, so senders are of unknown
+// history, not first-time.
+var errNoHistory = errors.New("policy: the account keeps no mail, so no sender history")
 
 // Source is a pipeline.PolicySource backed by the store. Safe for concurrent use.
 type Source struct {
@@ -210,6 +215,9 @@ func (s *Source) build(ctx context.Context, accountID int64, now time.Time) (*en
 	if p.SenderHistory == nil {
 		p.SenderHistory = func(ctx context.Context, addr string) (detect.SenderHistory, error) {
 			h, err := s.store.SenderHistory(ctx, accountID, addr, senderHistoryLimit)
+			if err == nil && !h.Kept {
+				err = errNoHistory
+			}
 			return detect.SenderHistory{Messages: h.Messages, Clean: h.Clean, First: h.First}, err
 		}
 	}

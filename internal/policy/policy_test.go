@@ -230,17 +230,33 @@ func TestSenderHistoryFromStore(t *testing.T) {
 	request := message.Parse([]byte("From: Accounts <ap@supplier.example>\r\nTo: alice@corp.example\r\nSubject: overdue\r\n\r\n"+
 		"Please process the wire transfer for the attached invoice today, it is urgent.\r\n"), message.Limits{})
 	authed := auth.Result{DMARC: auth.DMARCResult{Result: auth.ResultPass}}
+	other := &store.Message{ID: "o1", AccountID: a2.ID, FromAddr: "someone@else.example", FromDomain: "else.example",
+		ScannedAt: first, Disposition: "NONE", DeliveryMode: "DIRECT", DeliveryStatus: store.StatusDelivered}
+	if err := st.InsertMessage(ctx, other, []byte("raw"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	a3, _ := st.CreateAccount(ctx, "three")
 	for _, tc := range []struct {
 		account int64
-		want    bool
-	}{{a1.ID, false}, {a2.ID, true}} {
+		want    float64 // payment_request's score; 0: not fired
+	}{
+		{a1.ID, 0},   // known supplier, authenticated
+		{a2.ID, 4},   // first-time sender: the account has mail, none from it
+		{a3.ID, 2.5}, // no mail stored at all: unknown history
+	} {
 		p, err := src.Policy(ctx, tc.account)
 		if err != nil {
 			t.Fatal(err)
 		}
 		v := detect.New(detect.DefaultConfig(), nil).Detect(ctx, request, authed, p)
-		if got := hasTrigger(v, detect.TrigPaymentRequest); got != tc.want {
-			t.Errorf("account %d: payment_request %v, want %v (%v)", tc.account, got, tc.want, v.Triggers)
+		got := 0.0
+		for _, tr := range v.Triggers {
+			if tr.Name == detect.TrigPaymentRequest {
+				got = tr.Score
+			}
+		}
+		if got != tc.want {
+			t.Errorf("account %d: payment_request scored %v, want %v (%v)", tc.account, got, tc.want, v.Triggers)
 		}
 	}
 }

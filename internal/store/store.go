@@ -176,6 +176,10 @@ type SenderHistory struct {
 	Messages int       // earlier messages From the address (at most the limit asked for)
 	Clean    int       // of them, those whose disposition is NONE or BULK (as judged, or reclassified)
 	First    time.Time // when the earliest of them was scanned
+	// Kept: the account has stored mail at all. Without any (a data directory
+	// used only to learn and scan) there is no history, rather than a
+	// first-time sender.
+	Kept bool
 }
 
 type Store interface {

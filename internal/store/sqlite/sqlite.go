@@ -507,9 +507,10 @@ func (s *Store) RefreshDeliveryStatus(ctx context.Context, seq int64) error {
 func (s *Store) SenderHistory(ctx context.Context, accountID int64, addr string, limit int) (store.SenderHistory, error) {
 	var h store.SenderHistory
 	var first int64
-	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN disposition IN ('NONE', 'BULK') THEN 1 ELSE 0 END), 0), coalesce(min(scanned_at), 0)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN disposition IN ('NONE', 'BULK') THEN 1 ELSE 0 END), 0), coalesce(min(scanned_at), 0),
+			EXISTS (SELECT 1 FROM messages WHERE account_id = ?)
 		FROM (SELECT disposition, scanned_at FROM messages WHERE account_id = ? AND lower(from_addr) = ? ORDER BY seq DESC LIMIT ?) h`,
-		accountID, strings.ToLower(addr), limit).Scan(&h.Messages, &h.Clean, &first)
+		accountID, accountID, strings.ToLower(addr), limit).Scan(&h.Messages, &h.Clean, &first, &h.Kept)
 	if err != nil {
 		return h, fmt.Errorf("sqlite: sender history: %w", err)
 	}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Detection on mail outside the training corpus: the hand-written modern probes
+# in bench/probes/{ham,phish} (see bench/probes/README.md), scanned offline (no
+# DNS) with a model learnt on the whole of ../shared/corpus, as a deployment
+# bootstrapped from that corpus would see them.
+# Usage: bench/probes.sh [CORPUS_DIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+corpus=${1:-$here/../shared/corpus}
+[ -f "$corpus/labels.tsv" ] || { echo "corpus not found at $corpus (labels.tsv)"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$here" && go build -o "$work/mailwarden" ./cmd/mailwarden)
+bin=$work/mailwarden
+for pair in ham:NONE spam:SPAM phish:MALICIOUS; do
+  cls=${pair%%:*}; disp=${pair##*:}
+  awk -F'\t' -v c="$cls" -v d="$corpus" '$1==c {print d "/" $2}' "$corpus/labels.tsv" | xargs -d '\n' "$bin" learn --data "$work/data" --disposition "$disp" >/dev/null
+done
+: > "$work/empty.zone"
+for class in ham phish; do
+  "$bin" scan --data "$work/data" --dns-zone "$work/empty.zone" "$here/bench/probes/$class" > "$work/$class.jsonl" || true
+done
+python3 - "$work" <<'PY'
+import json, sys, collections
+work = sys.argv[1]
+disps = ["MALICIOUS", "SUSPICIOUS", "SPOOF", "SPAM", "BULK", "NONE"]
+print("| probes | n | " + " | ".join(disps) + " |")
+print("|---|---:|" + "---:|" * len(disps))
+wrong = {}
+for cls in ("ham", "phish"):
+    rows = [json.loads(l) for l in open(f"{work}/{cls}.jsonl") if l.strip()]
+    c = collections.Counter(r.get("disposition", "ERROR") for r in rows)
+    print(f"| {cls} | {len(rows)} | " + " | ".join(str(c[d]) for d in disps) + " |")
+    bad = (lambda d: d not in ("NONE", "BULK")) if cls == "ham" else (lambda d: d not in ("MALICIOUS", "SUSPICIOUS", "SPOOF"))
+    wrong[cls] = [(r["file"].rsplit("/", 1)[-1], r.get("disposition"), [t["name"] for t in r.get("triggers", []) if t.get("score")]) for r in rows if bad(r.get("disposition"))]
+for cls, label in (("ham", "ham flagged (not NONE or BULK)"), ("phish", "phish not flagged (not MALICIOUS, SUSPICIOUS or SPOOF)")):
+    print(f"\n{label}: {len(wrong[cls])}")
+    for f, d, ts in wrong[cls]:
+        print(f"- {f}: {d} ({', '.join(ts)})")
+PY
