@@ -18,7 +18,7 @@ for pair in ham:NONE spam:SPAM phish:MALICIOUS; do
 done
 : > "$work/empty.zone"
 for class in ham phish; do
-  "$bin" scan --data "$work/data" --dns-zone "$work/empty.zone" "$here/bench/probes/$class" > "$work/$class.jsonl" || true
+  "$bin" scan --data "$work/data" --dns-zone "$work/empty.zone" --org "$here/bench/probes/org.json" "$here/bench/probes/$class"/*.eml > "$work/$class.jsonl" || true
 done
 python3 - "$work" <<'PY'
 import json, sys, collections

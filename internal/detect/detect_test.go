@@ -484,15 +484,18 @@ func TestLookalike(t *testing.T) {
 	}{
 		{"acme.com", "acme.com", false},
 		{"mail.acme.com", "acme.com", false},
-		{"acrne.com", "acme.com", true},             // rn -> m
-		{"paypa1.com", "paypal.com", true},          // digit substitution
-		{"micros0ft.com", "microsoft.com", true},    // 0 -> o
-		{"xn--pypal-4ve.com", "paypal.com", true},   // Cyrillic а, punycode
-		{"paypal.co", "paypal.com", true},           // other suffix
-		{"paypal-secure.com", "paypal.com", true},   // lure word
-		{"securepaypal.net", "paypal.com", true},    // lure word
-		{"paypal.com.evil.net", "paypal.com", true}, // embedded
-		{"contoso.com", "contosso.com", true},       // edit distance 1
+		{"acrne.com", "acme.com", true},                            // rn -> m
+		{"paypa1.com", "paypal.com", true},                         // digit substitution
+		{"micros0ft.com", "microsoft.com", true},                   // 0 -> o
+		{"xn--pypal-4ve.com", "paypal.com", true},                  // Cyrillic а, punycode
+		{"paypal.co", "paypal.com", true},                          // other suffix
+		{"paypal-secure.com", "paypal.com", true},                  // lure word
+		{"securepaypal.net", "paypal.com", true},                   // lure word
+		{"northwindtraders-hr.com", "northwind-traders.com", true}, // lure word, hyphen moved
+		{"northwind-tradersgroup.net", "northwind-traders.com", true},
+		{"northwindtraders.com", "northwind-traders.com", true}, // hyphen dropped: edit distance 1
+		{"paypal.com.evil.net", "paypal.com", true},             // embedded
+		{"contoso.com", "contosso.com", true},                   // edit distance 1
 		{"example.com", "acme.com", false},
 		{"acne.com", "acme.com", false}, // short names need exact skeletons
 		{"paypalmusic.com", "paypal.com", false},

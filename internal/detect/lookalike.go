@@ -180,10 +180,10 @@ func lookalikeOf(host, prot string) (how string, ok bool) {
 			return "edit distance " + itoa(d), true
 		}
 	}
-	// Brand plus a lure word: acme-secure, secureacme, acmelogin.
-	if len(pl) >= 3 && strings.Contains(skC, skP) {
-		rest := strings.Replace(skC, skP, "", 1)
-		rest = strings.Trim(strings.ReplaceAll(rest, "-", ""), "-")
+	// Brand plus a lure word: acme-secure, secureacme, acmelogin; hyphens in
+	// either name do not matter (northwind-traders, northwindtraders-hr).
+	if bareC, bareP := strings.ReplaceAll(skC, "-", ""), strings.ReplaceAll(skP, "-", ""); len(pl) >= 3 && strings.Contains(bareC, bareP) {
+		rest := strings.Replace(bareC, bareP, "", 1)
 		for _, w := range lureWords {
 			if rest == skeleton(w) {
 				return "name with added word \"" + w + "\"", true
