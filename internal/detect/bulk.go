@@ -60,8 +60,10 @@ func bulkTriggers(m *message.Message) []Trigger {
 		score++
 		why = append(why, "Feedback-ID")
 	}
+	mailing := lu != "" // declares itself a mailing one can leave
 	switch prec := strings.ToLower(strings.TrimSpace(header(m, "Precedence"))); prec {
 	case "bulk", "junk":
+		mailing = true
 		score++
 		why = append(why, "Precedence: "+prec)
 	case "list":
@@ -83,14 +85,16 @@ func bulkTriggers(m *message.Message) []Trigger {
 	out := []Trigger{{Name: TrigBulkHeaders, Score: min(score, scoreMaxBulkHeaderRule), Category: CatBulk, Field: "headers", Portion: esp,
 		Detail: "bulk mail headers: " + strings.Join(why, ", ")}}
 	if !discussion && m.HTML != "" {
-		if t, ok := unsubscribeTrigger(m); ok {
+		if t, ok := unsubscribeTrigger(m, mailing); ok {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-var unsubWords = []string{"unsubscribe", "opt-out", "opt out", "optout", "abmelden", "désabonner", "desabonner", "darse de baja", "cancelar suscripción", "afmelden", "disiscriviti", "email preferences", "manage preferences", "manage your subscription"}
+var unsubWords = []string{"unsubscribe", "opt-out", "opt out", "optout", "abmelden", "abbestellen", "désabonner", "desabonner",
+	"désinscri", "desinscri", "darse de baja", "cancelar suscripción", "descadastr", "cancelar inscrição", "afmelden", "uitschrijven",
+	"disiscriviti", "email preferences", "manage preferences", "manage your subscription", "manage notifications", "notification settings", "email settings"}
 
 func isUnsubLink(l message.Link) bool {
 	s := strings.ToLower(l.Text + " " + l.Href)
@@ -103,8 +107,11 @@ func isUnsubLink(l message.Link) bool {
 }
 
 // unsubscribeTrigger: in HTML mail with bulk headers, the unsubscribe link is
-// hidden (display:none, tiny, same colour), an image only, or absent from the body.
-func unsubscribeTrigger(m *message.Message) (Trigger, bool) {
+// hidden (display:none, tiny, same colour) or an image only; or, in mail that
+// declares itself a mailing (List-Unsubscribe, Precedence: bulk), absent from the
+// body. Receipts and notices sent through an ESP carry its headers but rightly
+// have no unsubscribe link.
+func unsubscribeTrigger(m *message.Message, mailing bool) (Trigger, bool) {
 	var found, visible int
 	first := ""
 	for _, l := range m.Links {
@@ -120,6 +127,8 @@ func unsubscribeTrigger(m *message.Message) (Trigger, bool) {
 		}
 	}
 	switch {
+	case found == 0 && !mailing:
+		return Trigger{}, false
 	case found == 0:
 		return Trigger{Name: TrigObscuredUnsubscribe, Score: scoreMissingUnsub, Category: CatBulk, Field: "body",
 			Detail: "marketing mail with bulk headers but no unsubscribe link in the body"}, true

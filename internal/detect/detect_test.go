@@ -300,6 +300,21 @@ func TestTriggers(t *testing.T) {
 			m.HTML = "<p>Sale</p>"
 			m.Links = []message.Link{{Href: "https://esp.example/u", Text: "Unsubscribe"}}
 		}},
+		{"mailing without an unsubscribe link", TrigObscuredUnsubscribe, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"})
+			m.HTML = "<p>Sale</p>"
+			m.Links = []message.Link{{Href: "https://shop.example/sale", Text: "Shop now"}}
+		}},
+		{"receipt through an ESP needs no unsubscribe link", TrigObscuredUnsubscribe, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "X-SES-Outgoing", Value: "2026.01.05-54.240.1.1"}, message.Header{Name: "Feedback-ID", Value: "1.us-east-1.x:AmazonSES"})
+			m.HTML = "<p>Your order has shipped</p>"
+			m.Links = []message.Link{{Href: "https://shop.example/orders/1", Text: "Track your package"}}
+		}},
+		{"German unsubscribe link", TrigObscuredUnsubscribe, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"})
+			m.HTML = "<p>Sale</p>"
+			m.Links = []message.Link{{Href: "https://esp.example/u?id=1", Text: "Newsletter abbestellen"}}
+		}},
 		{"malformed mime", message.ProblemMalformedMIME, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Problems = []message.Problem{{Code: message.ProblemMalformedMIME, Detail: "x"}}
 		}},
