@@ -40,7 +40,14 @@ var freeHosting = []string{
 	"myftp.org", "servehttp.com", "jotform.com", "formstack.com",
 }
 
+// linkHost is the host a link leads to: through a known wrapper or redirector
+// (unwrapLink), the destination's.
 func linkHost(l message.Link) string {
+	if t := unwrapLink(l.Href); t != l.Href {
+		if h := hostOf(t); h != "" {
+			return h
+		}
+	}
 	if l.Host != "" {
 		return strings.ToLower(l.Host)
 	}
