@@ -197,6 +197,12 @@ func TestTriggers(t *testing.T) {
 			m.Text = "Please process the wire transfer today, it is urgent."
 			p.SenderHistory = history(SenderHistory{Messages: 12, Clean: 12, First: time.Now().AddDate(-1, 0, 0)})
 		}},
+		{"vendor bank change", TrigPaymentRequest, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "We have changed our receiving bank. The outstanding invoices should be remitted to the new account, effective immediately."
+		}},
+		{"bank change without urgency", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "For your records: we have changed our receiving bank; the new details are on our next statement."
+		}},
 		{"invoice without urgency", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Attached is the invoice; payment is due in 30 days as usual."
 		}},
