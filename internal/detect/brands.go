@@ -50,7 +50,7 @@ var brands = []brand{
 	{names: []string{"adobe", "adobe sign", "adobe acrobat"}, domains: []string{"adobe", "adobesign.com", "echosign.com"}},
 	{names: []string{"dhl", "dhl express"}, domains: []string{"dhl", "dpdhl.com", "deutschepost.de"}},
 	{names: []string{"fedex"}, domains: []string{"fedex.com"}},
-	{names: []string{"ups"}, domains: []string{"ups.com"}, word: true},
+	{names: []string{"ups"}, domains: []string{"ups.com", "theupsstore.com"}, word: true},
 	{names: []string{"usps", "us postal service", "united states postal service"}, domains: []string{"usps.com", "usps.gov"}},
 	{names: []string{"royal mail"}, domains: []string{"royalmail.com", "royalmail.co.uk"}},
 	{names: []string{"correos"}, domains: []string{"correos.es"}},
@@ -104,6 +104,7 @@ var brands = []brand{
 
 // serviceWords may stand next to a brand in a display name without making it
 // another name: "Apple Support", "Chase Online Banking", "Zoom Notifications".
+// Articles are not among them: "The Outlook" is a newspaper.
 var serviceWords = map[string]bool{}
 
 func init() {
@@ -111,7 +112,7 @@ func init() {
 		billing payment payments notification notifications notice alert alerts online banking bank id
 		no reply noreply do not donotreply info information help helpdesk desk center centre official inc ltd llc
 		update updates verification verify store mail email messaging delivery express card cards secure member members
-		services admin administrator department dept the your de do da der die du la le el und and of for`) {
+		services admin administrator department dept`) {
 		serviceWords[skeleton(w)] = true
 	}
 	for i := range brands {

@@ -269,6 +269,7 @@ func TestTriggers(t *testing.T) {
 		{"brand with a Cyrillic letter", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Nеtflix" }},
 		{"everyday-word brand with service words", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Apple Support" }},
 		{"everyday-word brand inside a longer name", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Lockergnome Apple Core" }},
+		{"everyday-word brand as a title", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "The Outlook" }},
 		{"everyday-word brand inside an offer", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Visa for Bad Credit" }},
 		{"brand from its own domain", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Name = "PayPal"
