@@ -236,6 +236,9 @@ func TestTriggers(t *testing.T) {
 		{"sender on free hosting", TrigFreeHostingSender, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Addr = "noreply@heated-vest-deals.firebaseapp.com"
 		}},
+		{"sender on a cloud trial tenant", TrigFreeHostingSender, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Addr = "billing@contoso7731.onmicrosoft.com"
+		}},
 		{"sender is the form service itself", TrigFreeHostingSender, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Addr = "noreply@eu.jotform.com"
 		}},

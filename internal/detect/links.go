@@ -38,6 +38,8 @@ var freeHosting = []string{
 	"surge.sh", "onrender.com", "fly.dev", "appspot.com", "amazonaws.com",
 	"backblazeb2.com", "ddns.net", "duckdns.org", "no-ip.org", "hopto.org", "zapto.org",
 	"myftp.org", "servehttp.com", "jotform.com", "formstack.com",
+	// Cloud tenants' default domains: a trial tenant is free and minutes away.
+	"onmicrosoft.com",
 }
 
 // linkHost is the host a link leads to: through a known wrapper or redirector
