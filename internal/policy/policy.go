@@ -11,8 +11,8 @@
 package policy
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
