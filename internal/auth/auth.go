@@ -10,11 +10,10 @@ import (
 	"net"
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
-
 	"github.com/mailwarden/mailwarden/internal/dkim"
 	"github.com/mailwarden/mailwarden/internal/dmarc"
 	"github.com/mailwarden/mailwarden/internal/dnsx"
+	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/spf"
 )
 
@@ -208,16 +207,7 @@ func (c *Checker) sameOrg(ctx context.Context, cache map[string]string, a, b str
 	if oa == ob || under(a, ob) || under(b, oa) {
 		return true
 	}
-	return oa == a && ob == b && registrable(a) == registrable(b)
-}
-
-// registrable is a domain's registrable part by the public suffix list (its
-// eTLD+1), or the domain itself when it has none.
-func registrable(d string) string {
-	if r, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
-		return r
-	}
-	return d
+	return oa == a && ob == b && message.Registrable(a) == message.Registrable(b)
 }
 
 // under reports whether d is domain or a subdomain of it.

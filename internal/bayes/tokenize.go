@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mailwarden/mailwarden/internal/message"
-	"golang.org/x/net/publicsuffix"
 )
 
 // Tokeniser limits.
@@ -199,12 +198,7 @@ func (t *tokens) message(m *message.Message) {
 }
 
 // reg is the registrable domain of host, or host.
-func reg(host string) string {
-	if r, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
-		return r
-	}
-	return host
-}
+func reg(host string) string { return message.Registrable(host) }
 
 // url emits host, registrable domain and path words of a URL.
 func (t *tokens) url(href, host string) {

@@ -5,8 +5,9 @@ import (
 	"unicode"
 
 	"golang.org/x/net/idna"
-	"golang.org/x/net/publicsuffix"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/mailwarden/mailwarden/internal/message"
 )
 
 // confusables maps characters to the Latin letter they are mistaken for: a compact
@@ -69,18 +70,8 @@ func unicodeDomain(d string) string {
 	return u
 }
 
-// registrable returns the registrable domain (eTLD+1) of host, lowercased; the
-// host itself for IP literals, single labels and errors.
-func registrable(host string) string {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "" {
-		return ""
-	}
-	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
-		return d
-	}
-	return host
-}
+// registrable is message.Registrable: the organisation-level name of a host.
+func registrable(host string) string { return message.Registrable(host) }
 
 // splitRegistrable splits a registrable domain into its name label and suffix:
 // "example.co.uk" -> "example", "co.uk".

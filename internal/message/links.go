@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 	"mvdan.cc/xurls/v2"
 )
 
@@ -170,4 +171,19 @@ func asciiHost(host string) string {
 		}
 	}
 	return strings.ToLower(host)
+}
+
+// Registrable returns the registrable domain (eTLD+1, by the public suffix
+// list) of host, lowercased and without a trailing dot; the host itself for IP
+// literals, single labels, public suffixes and errors. Detection, the content
+// model and authentication compare organisations by it.
+func Registrable(host string) string {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return ""
+	}
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
+	}
+	return host
 }
