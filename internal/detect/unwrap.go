@@ -26,7 +26,25 @@ func unwrapLink(href string) string {
 	return href
 }
 
+// wrapperHints are substrings every wrapper's URL contains: links without any
+// are not parsed (link checks call linkHost for each link several times).
+var wrapperHints = []string{"safelinks", "urldefense", "cudasvc", "awstrack", "google.", "bing.", "facebook.", "instagram.", "youtube."}
+
 func unwrapOnce(href string) string {
+	hint := href
+	if strings.ContainsFunc(hint, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
+		hint = strings.ToLower(hint) // WWW.GOOGLE.COM/url is the same redirector
+	}
+	hinted := false
+	for _, h := range wrapperHints {
+		if strings.Contains(hint, h) {
+			hinted = true
+			break
+		}
+	}
+	if !hinted {
+		return ""
+	}
 	u, err := url.Parse(strings.TrimSpace(href))
 	if err != nil || u.Host == "" {
 		return ""

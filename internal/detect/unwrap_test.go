@@ -17,6 +17,7 @@ func TestUnwrapLink(t *testing.T) {
 		{"https://linkprotect.cudasvc.com/url?a=https%3a%2f%2fshop.example%2fx&c=E,1,abc", "https://shop.example/x"},
 		{"https://x1y2.r.us-east-1.awstrack.me/L0/https:%2F%2Fshop.example%2Fx%3Fa=1/1/0100018c-abc/Zm9v=123", "https://shop.example/x?a=1"},
 		{"https://www.google.com/url?q=https://login-check.web.app/&sa=D", "https://login-check.web.app/"},
+		{"https://WWW.GOOGLE.COM/url?q=https://login-check.web.app/&sa=D", "https://login-check.web.app/"},
 		{"https://www.bing.com/ck/a?!&&p=abc&u=a1aHR0cHM6Ly9zaWduLWluLmV4YW1wbGUvZG9j&ntb=1", "https://sign-in.example/doc"},
 		// Nested: Safe Links around a Google redirect.
 		{"https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.google.com%2Furl%3Fq%3Dhttps%3A%2F%2Fevil.example%2F&data=1", "https://evil.example/"},
