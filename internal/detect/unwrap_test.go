@@ -57,3 +57,24 @@ func TestWrappedLinks(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUnwrapLink: any input gives back either itself or an absolute http(s)
+// URL, without panicking.
+func FuzzUnwrapLink(f *testing.F) {
+	for _, s := range []string{
+		"https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fa.example%2F",
+		"https://urldefense.com/v3/__https://a.example__;!!x$",
+		"https://urldefense.proofpoint.com/v2/url?u=https-3A__a.example_x",
+		"https://x.r.us-east-1.awstrack.me/L0/https:%2F%2Fa.example/1/x",
+		"https://www.bing.com/ck/a?u=a1aHR0cHM6Ly9hLmV4YW1wbGU",
+		"https://www.google.com/url?q=%zz", "", "http://[::1", "https://l.facebook.com/l.php?u=javascript:x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := unwrapLink(in)
+		if out != in && absURL(out) != out {
+			t.Errorf("unwrapLink(%q) = %q: neither the input nor an http(s) URL", in, out)
+		}
+	})
+}
