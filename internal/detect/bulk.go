@@ -8,12 +8,13 @@ import (
 )
 
 // espHeaderPrefixes are headers that e-mail service providers add to campaign
-// mail (lowercased name prefixes).
+// mail (lowercased name prefixes). Not the stamps receiving filters add, such as
+// Cloudmark's X-CMAE-*: those are on any mail that passed through them.
 var espHeaderPrefixes = []string{
 	"x-mailgun-", "x-ses-", "x-sg-eid", "x-sg-id", "x-sendgrid-", "x-mailchimp-", "x-mc-user", "x-mcda",
 	"x-campaign", "x-campaignid", "x-csa-complaints", "x-sib-", "x-mailjet-", "x-mj-", "x-pm-message-id",
 	"x-postmark-", "x-sparkpost-", "x-msys-api", "x-klaviyo-", "x-hubspot-", "x-marketo-", "x-mktomail",
-	"x-sfmc-", "x-exacttarget-", "x-cmae-", "x-emarsys-", "x-braze-", "x-iterable-", "x-listmonk-",
+	"x-sfmc-", "x-exacttarget-", "x-emarsys-", "x-braze-", "x-iterable-", "x-listmonk-",
 	"x-newsletter", "x-mailer-lid", "x-rpcampaign", "x-constantcontact", "x-roving-", "x-ymlp", "x-acoustic-",
 }
 

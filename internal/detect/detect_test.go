@@ -300,6 +300,9 @@ func TestTriggers(t *testing.T) {
 			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"}, message.Header{Name: "X-Mailgun-Tag", Value: "x"})
 		}},
 		{"no bulk headers", TrigBulkHeaders, false, nil},
+		{"a receiving filter's stamp is no ESP header", TrigBulkHeaders, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Headers = append(m.Headers, message.Header{Name: "X-CMAE-Envelope", Value: "MS4xfGx3Qm9iZ3Jx"})
+		}},
 		{"hidden unsubscribe", TrigObscuredUnsubscribe, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://esp.example/u>"})
 			m.HTML = "<p>Sale</p>"
