@@ -14,8 +14,8 @@ type brand struct {
 	// forms between spaces (" wells fargo "), to find whole words.
 	names, keys []string
 	// domains are its registrable domains ("paypal.com"), or a bare name label
-	// ("amazon") for a brand that mails from its own name under many suffixes
-	// (amazon.de, amazon.co.uk). Its consumer mailbox domains (outlook.com,
+	// ("amazon") for a brand that mails from its own name under .com and
+	// country suffixes (amazon.de, amazon.co.uk; see brandSuffix). Its consumer mailbox domains (outlook.com,
 	// gmail.com) are its sites but not its senders (see sends); the hosts its
 	// customers publish on (onmicrosoft.com, sharepoint.com, amazonaws.com) are
 	// neither.
@@ -186,9 +186,9 @@ func (b *brand) sends(domain string) bool {
 // owns reports whether domain is one of the brand's domains.
 func (b *brand) owns(domain string) bool {
 	reg := registrable(domain)
-	label, _ := splitRegistrable(reg)
+	label, suffix := splitRegistrable(reg)
 	for _, d := range b.domains {
-		if d == reg || (!strings.Contains(d, ".") && d == label) {
+		if d == reg || (!strings.Contains(d, ".") && d == label && brandSuffix(suffix)) {
 			return true
 		}
 	}
@@ -217,6 +217,26 @@ func joinSpelledOut(s string) string {
 	}
 	flush()
 	return strings.Join(out, " ")
+}
+
+// freeCountryTLDs are country suffixes whose names were given away free; a
+// brand's name there may be anyone's.
+var freeCountryTLDs = map[string]bool{"tk": true, "ml": true, "ga": true, "cf": true, "gq": true}
+
+// brandSuffix reports whether a brand's bare name under suffix is taken to be
+// the brand's own: .com and country suffixes (de, co.uk, com.br), where brands
+// hold their names. Under the hundreds of cheap generic suffixes (.top, .shop,
+// .xyz) anyone can register apple.top.
+func brandSuffix(suffix string) bool {
+	if suffix == "com" {
+		return true
+	}
+	parts := strings.Split(suffix, ".")
+	cc := parts[len(parts)-1]
+	if len(cc) != 2 || freeCountryTLDs[cc] {
+		return false
+	}
+	return len(parts) == 1 || (len(parts) == 2 && (parts[0] == "co" || parts[0] == "com"))
 }
 
 // brandOf returns the registry brand whose own mail domain domain is, nil if

@@ -278,6 +278,18 @@ func TestTriggers(t *testing.T) {
 			m.From.Name = "PayPal"
 			m.From.Addr = "service@mail.paypal.com"
 		}},
+		{"brand's name under a cheap generic suffix", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "Apple Support"
+			m.From.Addr = "id@apple.top"
+		}},
+		{"brand's name under a free country suffix", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "Amazon"
+			m.From.Addr = "orders@amazon.tk"
+		}},
+		{"brand from its own name under a country suffix", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From.Name = "Amazon"
+			m.From.Addr = "auto-confirm@amazon.co.uk"
+		}},
 		{"brand from its own name under another suffix", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.From.Name = "Amazon.de"
 			m.From.Addr = "versandbestaetigung@amazon.de"

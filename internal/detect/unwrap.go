@@ -56,10 +56,8 @@ func unwrapOnce(href string) string {
 		return absURL(q.Get("url"))
 	case host == "urldefense.com" && strings.HasPrefix(u.EscapedPath(), "/v3/__"):
 		// https://urldefense.com/v3/__https://example.com/x__;!!abc$
-		p := strings.TrimPrefix(u.EscapedPath(), "/v3/__")
-		if i := strings.Index(href, "/v3/__"); i >= 0 {
-			p = href[i+len("/v3/__"):]
-		}
+		// The target is written raw, so read it from href, not the parsed path.
+		_, p, _ := strings.Cut(href, "/v3/__")
 		if i := strings.Index(p, "__;"); i >= 0 {
 			p = p[:i]
 		}
