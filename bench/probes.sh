@@ -12,10 +12,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$here" && go build -o "$work/mailwarden" ./cmd/mailwarden)
 bin=$work/mailwarden
-for pair in ham:NONE spam:SPAM phish:MALICIOUS; do
-  cls=${pair%%:*}; disp=${pair##*:}
-  awk -F'\t' -v c="$cls" -v d="$corpus" '$1==c {print d "/" $2}' "$corpus/labels.tsv" | xargs -d '\n' "$bin" learn --data "$work/data" --disposition "$disp" >/dev/null
-done
+. "$here/bench/learn-corpus.sh"
+learn_corpus "$bin" "$work/data" "$corpus"
 : > "$work/empty.zone"
 for class in ham phish; do
   "$bin" scan --data "$work/data" --dns-zone "$work/empty.zone" --org "$here/bench/probes/org.json" "$here/bench/probes/$class"/*.eml > "$work/$class.jsonl" || true

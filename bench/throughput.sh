@@ -11,10 +11,8 @@ trap 'rm -rf "$work"' EXIT
 (cd "$here" && go build -o "$work/mailwarden" ./cmd/mailwarden)
 bin=$work/mailwarden
 n=$(tail -n +2 "$corpus/labels.tsv" | wc -l)
-for pair in ham:NONE spam:SPAM phish:MALICIOUS; do
-  cls=${pair%%:*}; disp=${pair##*:}
-  awk -F'\t' -v c="$cls" -v d="$corpus" '$1==c {print d "/" $2}' "$corpus/labels.tsv" | xargs -d '\n' "$bin" learn --data "$work/data" --disposition "$disp" >/dev/null
-done
+. "$here/bench/learn-corpus.sh"
+learn_corpus "$bin" "$work/data" "$corpus"
 : > "$work/empty.zone"
 for mode in trained untrained; do
   data=$work/data
