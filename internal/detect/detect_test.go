@@ -453,7 +453,8 @@ func (f fakeScorer) Score(context.Context, int64, *message.Message) bayes.Score 
 }
 
 func TestBayesTriggers(t *testing.T) {
-	noTo := func(m *message.Message) { m.To = nil } // no_visible_recipients: a spam signal (0.5)
+	noTo := func(m *message.Message) { m.To = nil } // no_visible_recipients: scored (0.5), but as common in ham as in spam
+	phrases := func(m *message.Message) { m.Text += " Act now! This is a limited time offer." }
 	gmail := func(m *message.Message) { m.From.Addr = "pat.smith@gmail.com" }
 	replyGmail := func(m *message.Message) { m.ReplyTo = []message.Address{{Addr: "claims.desk@gmail.com"}} }
 	shortener := func(m *message.Message) {
@@ -477,7 +478,8 @@ func TestBayesTriggers(t *testing.T) {
 	}{
 		{"no opinion", bayes.Score{Spam: -1, Phish: -1}, nil, "", None},
 		{"model alone: spam content is only BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, nil, TrigModelOnly, Bulk},
-		{"model and hidden recipients: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, noTo, TrigBayesSpam, Spam},
+		{"model and hidden recipients: still BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, noTo, TrigModelOnly, Bulk},
+		{"model and spam wording: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, phrases, TrigSpamLanguage, Spam},
 		{"model and malformed header: SPAM", bayes.Score{Spam: 0.99, Phish: 0.1}, malformed, TrigBayesSpam, Spam},
 		{"model and a mislabelled charset: still BULK", bayes.Score{Spam: 0.99, Phish: 0.1}, badUTF8, TrigModelOnly, Bulk},
 		{"model phish", bayes.Score{Spam: 0.99, Phish: 0.95}, nil, TrigBayesPhish, Suspicious},
@@ -486,7 +488,8 @@ func TestBayesTriggers(t *testing.T) {
 		{"leans ham", bayes.Score{Spam: 0.45, Phish: 0.5}, nil, "", None},
 		{"unsure: BULK", bayes.Score{Spam: 0.5, Phish: 0.5}, nil, TrigBayesUnsure, Bulk},
 		{"leans spam alone: BULK", bayes.Score{Spam: 0.75, Phish: 0.1}, nil, TrigBayesLean, Bulk},
-		{"leans spam and hidden recipients: SPAM", bayes.Score{Spam: 0.75, Phish: 0.1}, noTo, TrigBayesLean, Spam},
+		{"leans spam and hidden recipients: BULK", bayes.Score{Spam: 0.75, Phish: 0.1}, noTo, TrigModelOnly, Bulk},
+		{"leans spam and spam wording: SPAM", bayes.Score{Spam: 0.75, Phish: 0.1}, phrases, TrigBayesLean, Spam},
 		{"bad content from a free mailbox", bayes.Score{Spam: 0.7, Phish: 0.1}, gmail, TrigFreemailScam, Suspicious},
 		{"bad content replying to a free mailbox", bayes.Score{Spam: 0.95, Phish: 0.1}, replyGmail, TrigFreemailScam, Suspicious},
 		{"ham content from a free mailbox", bayes.Score{Spam: 0.3, Phish: 0.1}, gmail, "", None},
@@ -645,9 +648,9 @@ func TestBayesHamPhish(t *testing.T) {
 	// bayes_lean_spam plus one more spam signal is SPAM.
 	lean := New(Config{}, fakeScorer(bayes.Score{Spam: 0.75, Phish: 0.1}))
 	m = base()
-	m.To = nil
+	m.Text += " Act now, this is a limited time offer!"
 	if v := lean.Detect(context.Background(), m, auth.Result{}, nil); v.Disposition != Spam {
-		t.Errorf("leaning spam, no visible recipients: %s %v", v.Disposition, names(v))
+		t.Errorf("leaning spam, spam wording: %s %v", v.Disposition, names(v))
 	}
 }
 
@@ -793,6 +796,66 @@ func TestSenderHistory(t *testing.T) {
 			}
 			if tc.trigger == TrigEstablishedSender && tc.want != 0 && v.Disposition != None {
 				t.Errorf("established sender, model phish: %s, want NONE", v.Disposition)
+			}
+		})
+	}
+}
+
+// TestIdentifiedMailer: spam-rated commercial mail from a sender that stands
+// behind it is BULK; any sign of a hidden or forged identity keeps it SPAM.
+func TestIdentifiedMailer(t *testing.T) {
+	d := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.1}))
+	mail := func() (*message.Message, auth.Result) {
+		m := base()
+		m.From = message.Address{Name: "Shop News", Addr: "news@mail.shop.example"}
+		m.Text = "Our winter sale: act now, this offer ends Friday. Unsubscribe: https://shop.example/unsub?u=1"
+		m.Links = []message.Link{
+			{Href: "https://shop.example/sale", Host: "shop.example", Source: "text"},
+			{Href: "https://shop.example/unsub?u=1", Host: "shop.example", Text: "Unsubscribe", Source: "html"},
+		}
+		return m, auth.Result{HeaderFromDomain: "mail.shop.example", EnvelopeFromDomain: "bounce.shop.example"}
+	}
+	tests := []struct {
+		name string
+		edit func(*message.Message, *auth.Result)
+		want Disposition
+	}{
+		{"identified: BULK", nil, Bulk},
+		{"List-Unsubscribe mailto at the sender", func(m *message.Message, a *auth.Result) {
+			m.Links = m.Links[:1]
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<mailto:leave@shop.example?subject=unsubscribe>"})
+		}, Bulk},
+		{"no way out", func(m *message.Message, a *auth.Result) { m.Links = m.Links[:1] }, Spam},
+		{"unsubscribe hidden", func(m *message.Message, a *auth.Result) { m.Links[1].Hidden = true }, Spam},
+		{"unsubscribe elsewhere", func(m *message.Message, a *auth.Result) { m.Links[1].Host = "optout.example.net" }, Spam},
+		{"List-Unsubscribe elsewhere", func(m *message.Message, a *auth.Result) {
+			m.Links = m.Links[:1]
+			m.Headers = append(m.Headers, message.Header{Name: "List-Unsubscribe", Value: "<https://optout.example.net/x>"})
+		}, Spam},
+		{"envelope elsewhere", func(m *message.Message, a *auth.Result) {
+			a.EnvelopeFromDomain, a.EnvelopeMismatch = "bulk.example.net", true
+		}, Spam},
+		{"no envelope", func(m *message.Message, a *auth.Result) { a.EnvelopeFromDomain = "" }, Spam},
+		{"Reply-To elsewhere (a divert besides)", func(m *message.Message, a *auth.Result) {
+			m.ReplyTo = []message.Address{{Addr: "orders@example.net"}}
+		}, Suspicious},
+		{"SPF fails", func(m *message.Message, a *auth.Result) { a.SPF.Result = auth.ResultSoftfail }, Spam},
+		{"malformed", func(m *message.Message, a *auth.Result) {
+			m.Problems = []message.Problem{{Code: message.ProblemBadHeader, Detail: "To: missing @"}}
+		}, Spam},
+		{"phishing is judged as before", func(m *message.Message, a *auth.Result) {
+			m.Links = append(m.Links, message.Link{Href: "https://bit.ly/x1", Host: "bit.ly", Source: "text"})
+		}, Suspicious},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, a := mail()
+			if tc.edit != nil {
+				tc.edit(m, &a)
+			}
+			v := d.Detect(context.Background(), m, a, nil)
+			if v.Disposition != tc.want || slices.Contains(names(v), TrigIdentifiedMailer) != (tc.want == Bulk) {
+				t.Errorf("got %s %v, want %s", v.Disposition, names(v), tc.want)
 			}
 		})
 	}

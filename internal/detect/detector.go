@@ -155,11 +155,16 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 			v.Scores[t.Category] += t.Score
 		}
 	}
-	var modelOnly bool
-	v.Disposition, modelOnly = decide(v, cfg.Thresholds, blocked != "")
-	if modelOnly {
+	mailer, identified := identifiedMailer(m, a)
+	var why string
+	v.Disposition, why = decide(v, cfg.Thresholds, blocked != "", identified)
+	switch why {
+	case TrigModelOnly:
 		add(Trigger{Name: TrigModelOnly, Category: CatInfo, Field: "body",
 			Detail: "only the content model points at spam (no other spam, phishing or malformation signal): BULK rather than SPAM"})
+	case TrigIdentifiedMailer:
+		add(Trigger{Name: TrigIdentifiedMailer, Category: CatInfo, Field: "From", Portion: mailer,
+			Detail: "commercial mail from a sender that stands behind it (envelope sender, Reply-To and a visible unsubscribe link all at " + mailer + ", well-formed, no authentication failure): BULK rather than SPAM"})
 	}
 	if d.Logger != nil {
 		d.Logger.DebugContext(ctx, "detect", "message_id", m.MessageID, "disposition", v.Disposition, "triggers", len(v.Triggers))
@@ -177,11 +182,13 @@ func bypass(name, detail, field, portion string) Verdict {
 }
 
 // decide applies the thresholds in precedence order
-// MALICIOUS > SPOOF > SUSPICIOUS > SPAM > BULK > NONE. modelOnly reports a spam
-// score reached by the content model alone, given BULK (see Thresholds.Spam).
-func decide(v Verdict, t Thresholds, blocked bool) (d Disposition, modelOnly bool) {
+// MALICIOUS > SPOOF > SUSPICIOUS > SPAM > BULK > NONE. A spam score becomes BULK
+// rather than SPAM when the content model alone reached it (why is
+// TrigModelOnly, see Thresholds.Spam) or when the sender is an identified mailer
+// (why is TrigIdentifiedMailer, see identifiedMailer).
+func decide(v Verdict, t Thresholds, blocked, identified bool) (d Disposition, why string) {
 	if blocked {
-		return Malicious, false
+		return Malicious, ""
 	}
 	phish := v.Scores[CatPhish]
 	n, strongest := 0, 0.0
@@ -193,33 +200,46 @@ func decide(v Verdict, t Thresholds, blocked bool) (d Disposition, modelOnly boo
 	}
 	switch {
 	case phish >= t.MaliciousPhish && (n >= t.MinMaliciousTriggers || strongest >= t.MaliciousPhish):
-		return Malicious, false
+		return Malicious, ""
 	case v.Scores[CatSpoof] >= t.Spoof:
-		return Spoof, false
+		return Spoof, ""
 	case phish >= t.SuspiciousPhish:
-		return Suspicious, false
+		return Suspicious, ""
 	case v.Scores[CatSpam] >= t.Spam:
 		if !spamBeyondModel(v.Triggers) {
-			return Bulk, true
+			return Bulk, TrigModelOnly
 		}
-		return Spam, false
+		if identified && !malformed(v.Triggers) {
+			return Bulk, TrigIdentifiedMailer
+		}
+		return Spam, ""
 	case v.Scores[CatBulk] >= t.Bulk || hasTrigger(v.Triggers, TrigBayesLean):
-		return Bulk, false
+		return Bulk, ""
 	}
-	return None, false
+	return None, ""
+}
+
+// malformed reports a parse problem that counts as a malformation.
+func malformed(ts []Trigger) bool {
+	for _, t := range ts {
+		if t.Category == CatInfo && malformation[t.Name] {
+			return true
+		}
+	}
+	return false
 }
 
 // spamBeyondModel reports whether a signal other than the content model points at
 // spam: a scoring spam or phishing trigger, an SPF failure, or a malformed message
 // (well-behaved bulk senders produce well-formed mail).
 func spamBeyondModel(ts []Trigger) bool {
+	if malformed(ts) {
+		return true
+	}
 	for _, t := range ts {
 		switch {
 		case t.Score <= 0:
-			if t.Category == CatInfo && malformation[t.Name] {
-				return true
-			}
-		case t.Name == TrigBayesSpam || t.Name == TrigBayesLean || t.Name == TrigBayesPhish:
+		case t.Name == TrigBayesSpam || t.Name == TrigBayesLean || t.Name == TrigBayesPhish || t.Name == TrigNoRecipients:
 		case t.Category == CatSpam || t.Category == CatPhish || t.Name == TrigSPFFail:
 			return true
 		}

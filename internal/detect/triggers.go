@@ -60,6 +60,7 @@ const (
 	TrigObscuredUnsubscribe = "obscured_unsubscribe" // unsubscribe link hidden, image-only or missing
 	TrigBayesUnsure         = "bayes_unsure"         // content model: more likely bad than good, but unsure
 	TrigModelOnly           = "content_model_only"   // info: spam score from the content model alone, so BULK
+	TrigIdentifiedMailer    = "identified_mailer"    // info: spam score on mail from a sender that stands behind it, so BULK
 )
 
 // Trigger scores. A category's thresholds are in Thresholds; these are the

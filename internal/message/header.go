@@ -239,9 +239,13 @@ func (p *parser) addressLists(h headerBlock, name string) []Address {
 var addrParser = &mail.AddressParser{WordDecoder: wordDecoder}
 
 // addresses parses an address-list header value (RFC 5322 section 3.4). A value
-// net/mail rejects is split tolerantly and reported as malformed_header.
+// net/mail rejects is split tolerantly and reported as malformed_header, except
+// an empty group in angle brackets ("<Undisclosed-Recipient:;>", how Outlook
+// Express wrote mail sent only to Bcc): that is no visible recipient, which
+// detection judges as such, not a broken header.
 func (p *parser) addresses(name, v string) []Address {
-	if strings.TrimSpace(v) == "" {
+	t := strings.TrimSpace(v)
+	if t == "" || emptyGroupInBrackets(t) {
 		return nil
 	}
 	list, err := addrParser.ParseList(v)
@@ -452,4 +456,15 @@ func (m *Message) HeaderValues(name string) []string {
 		}
 	}
 	return out
+}
+
+// emptyGroupInBrackets reports a value of the form "<display-name:;>".
+func emptyGroupInBrackets(v string) bool {
+	if len(v) < 2 || v[0] != '<' || v[len(v)-1] != '>' {
+		return false
+	}
+	inner := strings.TrimSpace(v[1 : len(v)-1])
+	group, ok := strings.CutSuffix(inner, ";")
+	group = strings.TrimSpace(group)
+	return ok && strings.HasSuffix(group, ":") && len(group) > 1 && !strings.ContainsAny(group, "<>@,;\"")
 }

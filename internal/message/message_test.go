@@ -315,6 +315,16 @@ UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==
 				t.Errorf("problems %v", m.Problems)
 			}
 		}},
+		{"Bcc-only placeholders", crlf("From: a@example.com\nTo: <Undisclosed-Recipient:;>\nCc: undisclosed-recipients: ;\n\nhi\n"), func(t *testing.T, m *Message) {
+			if len(m.To) != 0 || len(m.Cc) != 0 || hasProblem(m, ProblemBadHeader) {
+				t.Errorf("To %v Cc %v problems %v", m.To, m.Cc, m.Problems)
+			}
+		}},
+		{"bracketed group is only a placeholder when empty", crlf("From: a@example.com\nTo: <team:b@example.com;>\n\nhi\n"), func(t *testing.T, m *Message) {
+			if !hasProblem(m, ProblemBadHeader) {
+				t.Errorf("To %v problems %v", m.To, m.Problems)
+			}
+		}},
 		{"unclosed boundary", crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nnever closed\n"), func(t *testing.T, m *Message) {
 			if m.Text != "never closed\r\n" || !hasProblem(m, ProblemMalformedMIME) {
 				t.Errorf("Text %q problems %v", m.Text, m.Problems)

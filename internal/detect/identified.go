@@ -1,0 +1,52 @@
+package detect
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/mailwarden/mailwarden/internal/auth"
+	"github.com/mailwarden/mailwarden/internal/message"
+)
+
+// identifiedMailer reports whether a message comes from a sender that stands
+// behind it, and that sender's organisation: the envelope sender and every
+// Reply-To are in the From organisation, the mail offers a way out on that
+// organisation (a visible unsubscribe link in the body, or List-Unsubscribe),
+// and no authentication check failed. Such commercial mail is graymail, BULK
+// rather than SPAM (DESIGN.md: "legitimate-looking marketing"); a spammer hides
+// behind forged or throwaway identities and gives no working way out. Phishing
+// and spoofing are judged as before: this only chooses between SPAM and BULK.
+func identifiedMailer(m *message.Message, a auth.Result) (string, bool) {
+	org := registrable(m.From.Domain())
+	if org == "" || a.EnvelopeFromDomain == "" || a.EnvelopeMismatch || a.ReplyToMismatch {
+		return "", false
+	}
+	if a.SPF.Result == auth.ResultFail || a.SPF.Result == auth.ResultSoftfail || a.DMARC.Result == auth.ResultFail {
+		return "", false
+	}
+	for _, r := range m.ReplyTo {
+		if registrable(r.Domain()) != org {
+			return "", false
+		}
+	}
+	for _, l := range m.Links {
+		if isUnsubLink(l) && !l.Hidden && !l.Image && registrable(l.Host) == org {
+			return org, true
+		}
+	}
+	for _, part := range strings.Split(header(m, "List-Unsubscribe"), ",") {
+		u, err := url.Parse(strings.Trim(strings.TrimSpace(part), "<>"))
+		if err != nil {
+			continue
+		}
+		host := u.Hostname()
+		if strings.EqualFold(u.Scheme, "mailto") {
+			addr, _, _ := strings.Cut(u.Opaque, "?")
+			host = message.Address{Addr: addr}.Domain()
+		}
+		if host != "" && registrable(strings.ToLower(host)) == org {
+			return org, true
+		}
+	}
+	return "", false
+}
