@@ -34,10 +34,16 @@ print("|---|---:|" + "---:|" * len(disps))
 for cls in ["ham", "spam", "phish"]:
     n = sum(table[cls].values())
     print(f"| {cls} | {n} | " + " | ".join(str(table[cls][d]) for d in disps) + " |")
-def rate(cls, good):
+def count(cls, good):
     n = sum(table[cls].values())
-    return 100.0 * sum(table[cls][d] for d in good) / n if n else float("nan")
+    return sum(table[cls][d] for d in good), n
+def show(label, cls, good, complement=False):
+    k, n = count(cls, good)
+    if complement:
+        k = n - k
+    pct = 100.0 * k / n if n else float("nan")
+    print(f"- {label}: {pct:.3f}% ({k}/{n})")
 print()
-print(f"- ham false positives (anything but NONE or BULK): {100 - rate('ham', ['NONE', 'BULK']):.2f}%")
-print(f"- spam caught (SPAM, BULK, SUSPICIOUS, MALICIOUS, SPOOF): {rate('spam', ['SPAM', 'BULK', 'SUSPICIOUS', 'MALICIOUS', 'SPOOF']):.2f}%")
-print(f"- phish flagged (MALICIOUS, SUSPICIOUS, SPOOF): {rate('phish', ['MALICIOUS', 'SUSPICIOUS', 'SPOOF']):.2f}%")
+show("ham false positives (anything but NONE or BULK)", "ham", ["NONE", "BULK"], complement=True)
+show("spam caught (SPAM, BULK, SUSPICIOUS, MALICIOUS, SPOOF)", "spam", ["SPAM", "BULK", "SUSPICIOUS", "MALICIOUS", "SPOOF"])
+show("phish flagged (MALICIOUS, SUSPICIOUS, SPOOF)", "phish", ["MALICIOUS", "SUSPICIOUS", "SPOOF"])

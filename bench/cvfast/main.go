@@ -177,14 +177,14 @@ func main() {
 		}
 		fmt.Println()
 	}
-	rate := func(c string, ds ...detect.Disposition) float64 {
+	rate := func(c string, ds ...detect.Disposition) string {
 		k := 0
 		for _, d := range ds {
 			k += table[c][d]
 		}
-		return 100 * float64(k) / float64(max(n[c], 1))
+		return fmt.Sprintf("%.3f%% (%d/%d)", 100*float64(k)/float64(max(n[c], 1)), k, n[c])
 	}
-	fmt.Printf("\nham FP %.2f%%  spam caught %.2f%%  phish flagged %.2f%%\n",
+	fmt.Printf("\nham FP %s  spam caught %s  phish flagged %s\n",
 		rate("ham", detect.Malicious, detect.Suspicious, detect.Spoof, detect.Spam),
 		rate("spam", detect.Malicious, detect.Suspicious, detect.Spoof, detect.Spam, detect.Bulk),
 		rate("phish", detect.Malicious, detect.Suspicious, detect.Spoof))
