@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Detection on mail outside the training corpus: the hand-written modern probes
-# in bench/probes/{ham,phish} (see bench/probes/README.md), scanned offline (no
-# DNS) with a model learnt on the whole of ../shared/corpus, as a deployment
+# in bench/probes/{ham,phish} (see bench/probes/README.md), or another folder of
+# the same layout (bench/probes2: written blind, see its README), scanned offline
+# (no DNS) with a model learnt on the whole of ../shared/corpus, as a deployment
 # bootstrapped from that corpus would see them.
-# Usage: bench/probes.sh [CORPUS_DIR]
+# Usage: bench/probes.sh [CORPUS_DIR [PROBES_DIR]]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${1:-$here/../shared/corpus}
+probes=${2:-$here/bench/probes}
 [ -f "$corpus/labels.tsv" ] || { echo "corpus not found at $corpus (labels.tsv)"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -16,7 +18,7 @@ bin=$work/mailwarden
 learn_corpus "$bin" "$work/data" "$corpus"
 : > "$work/empty.zone"
 for class in ham phish; do
-  "$bin" scan --data "$work/data" --dns-zone "$work/empty.zone" --org "$here/bench/probes/org.json" "$here/bench/probes/$class"/*.eml > "$work/$class.jsonl" || true
+  "$bin" scan --data "$work/data" --dns-zone "$work/empty.zone" --org "$probes/org.json" "$probes/$class"/*.eml > "$work/$class.jsonl" || true
 done
 python3 - "$work" <<'PY'
 import json, sys, collections

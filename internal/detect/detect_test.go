@@ -719,7 +719,7 @@ func TestBrandConsistent(t *testing.T) {
 			m.Links = []message.Link{{Href: "https://www.dropbox.com/scl/fo/x", Host: "www.dropbox.com"}}
 		}, dmarcPass, true, None},
 		{"not a registry brand", func(m *message.Message) {
-			m.From = message.Address{Name: "Shop", Addr: "billing@shop.example"}
+			m.From = message.Address{Name: "Billing", Addr: "billing@shop.example"}
 			m.Links = []message.Link{{Href: "https://shop.example/account", Host: "shop.example"}}
 		}, auth.Result{}, false, Suspicious},
 	}
@@ -856,6 +856,72 @@ func TestIdentifiedMailer(t *testing.T) {
 			v := d.Detect(context.Background(), m, a, nil)
 			if v.Disposition != tc.want || slices.Contains(names(v), TrigIdentifiedMailer) != (tc.want == Bulk) {
 				t.Errorf("got %s %v, want %s", v.Disposition, names(v), tc.want)
+			}
+		})
+	}
+}
+
+// TestCoherentSender: a display name that names the From organisation, with
+// every link and Reply-To on it, discounts the model's phishing call to BULK;
+// naming someone else, or leading anywhere else, does not.
+func TestCoherentSender(t *testing.T) {
+	mail := func(m *message.Message) {
+		m.From = message.Address{Name: "Log Cabin Kits", Addr: "news@mail.logcabinkits.example"}
+		m.Subject = "Confirm your order"
+		m.Text = "Your order is confirmed. Sign in to your account to track it."
+		m.Links = []message.Link{
+			{Href: "https://www.logcabinkits.example/account", Host: "www.logcabinkits.example", Source: "html"},
+			{Href: "https://click.logcabinkits.example/t/abc", Host: "click.logcabinkits.example", Source: "html"},
+		}
+	}
+	tests := []struct {
+		name  string
+		edit  func(*message.Message)
+		fires bool
+		want  Disposition
+	}{
+		{"name, address and links agree: BULK", nil, true, Bulk},
+		{"one word of the name", func(m *message.Message) {
+			m.From = message.Address{Name: "Marriott Bonvoy", Addr: "reservations@email.marriott.example"}
+			m.Links = []message.Link{{Href: "https://www.marriott.example/res", Host: "www.marriott.example"}}
+		}, true, Bulk},
+		{"hyphenated domain", func(m *message.Message) {
+			m.From = message.Address{Name: "Log Cabin Kits", Addr: "news@log-cabin-kits.example"}
+			m.Links = []message.Link{{Href: "https://log-cabin-kits.example/a", Host: "log-cabin-kits.example"}}
+		}, true, Bulk},
+		{"the label only inside a word", func(m *message.Message) {
+			m.From = message.Address{Name: "Billing Department", Addr: "billing@ing.example"}
+			m.Links = []message.Link{{Href: "https://ing.example/login", Host: "ing.example"}}
+		}, false, Suspicious},
+		{"names someone else", func(m *message.Message) { m.From.Name = "Account Security" }, false, Suspicious},
+		{"a link elsewhere", func(m *message.Message) {
+			m.Links = append(m.Links, message.Link{Href: "https://verify-account.example/login", Host: "verify-account.example"})
+		}, false, Suspicious},
+		{"a redirect elsewhere", func(m *message.Message) {
+			m.Links[1].Href = "https://click.logcabinkits.example/r?u=https%3A%2F%2Fverify-account.example%2Flogin"
+		}, false, Suspicious},
+		{"replies elsewhere", func(m *message.Message) {
+			m.ReplyTo = []message.Address{{Addr: "orders@verify-account.example"}}
+		}, false, Suspicious},
+		{"no links", func(m *message.Message) { m.Links = nil }, false, Suspicious},
+		{"free hosting on the sender's own name", func(m *message.Message) {
+			m.From = message.Address{Name: "Weebly", Addr: "team@weebly.com"}
+			m.Links = []message.Link{{Href: "https://secure-login.weebly.com/", Host: "secure-login.weebly.com"}}
+		}, false, Suspicious},
+		{"other phishing triggers are not discounted", func(m *message.Message) {
+			m.Attachments = []message.Attachment{{Name: "order.pdf.exe", ContentType: "application/octet-stream", SniffedType: "application/x-msdownload"}}
+		}, true, Malicious},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			mail(m)
+			if tc.edit != nil {
+				tc.edit(m)
+			}
+			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, auth.Result{}, nil)
+			if got := slices.Contains(names(v), TrigCoherentSender); got != tc.fires || v.Disposition != tc.want {
+				t.Errorf("coherent_sender %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
 			}
 		})
 	}

@@ -134,7 +134,12 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 		}
 	}
 	if hasTrigger(v.Triggers, TrigBayesPhish) {
-		add(brandVouched(m, authed)...)
+		if bv := brandVouched(m, authed); bv != nil {
+			add(bv...)
+		} else if org, ok := coherentSender(m); ok {
+			add(Trigger{Name: TrigCoherentSender, Score: -scoreBayesPhish, Category: CatPhish, Field: "From", Portion: org,
+				Detail: fmt.Sprintf("the display name names %s, the From organisation, and every link and Reply-To stays on it: the content model's phishing call is discounted (BULK: the model still rates the mail unwanted)", org)})
+		}
 	}
 	add(establishedSender(ctx, m, p, authed, cfg.now(), v.Triggers)...)
 	for _, pr := range m.Problems {
@@ -213,7 +218,7 @@ func decide(v Verdict, t Thresholds, blocked, identified bool) (d Disposition, w
 			return Bulk, TrigIdentifiedMailer
 		}
 		return Spam, ""
-	case v.Scores[CatBulk] >= t.Bulk || hasTrigger(v.Triggers, TrigBayesLean):
+	case v.Scores[CatBulk] >= t.Bulk || hasTrigger(v.Triggers, TrigBayesLean) || hasTrigger(v.Triggers, TrigCoherentSender):
 		return Bulk, ""
 	}
 	return None, ""

@@ -50,3 +50,59 @@ func identifiedMailer(m *message.Message, a auth.Result) (string, bool) {
 	}
 	return "", false
 }
+
+// coherentSender reports whether the From display name names the From
+// organisation ("Log Cabin Kits" <info@logcabinkits.com>, "Marriott Bonvoy"
+// <x@email.marriott.com>) and every link and Reply-To stays on that
+// organisation: the mail says who it is from, and leads nowhere else. Phishing
+// names someone else than its sending domain, or leads somewhere else than the
+// one it names. Returns the organisation.
+func coherentSender(m *message.Message) (string, bool) {
+	org := registrable(m.From.Domain())
+	label, _ := splitRegistrable(org)
+	label = strings.ReplaceAll(label, "-", "")
+	if len(label) < 3 || len(m.Links) == 0 || !namesLabel(m.From.Name, label) {
+		return "", false
+	}
+	for _, r := range m.ReplyTo {
+		if registrable(r.Domain()) != org {
+			return "", false
+		}
+	}
+	for i, l := range m.Links {
+		if i >= maxLinks {
+			return "", false
+		}
+		host := linkHost(l)
+		if host == "" || registrable(host) != org || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
+			return "", false
+		}
+		for _, inner := range embeddedHosts(l.Href) {
+			if registrable(inner) != org {
+				return "", false
+			}
+		}
+	}
+	return org, true
+}
+
+// namesLabel reports whether some run of consecutive words of name, joined,
+// is label ("Log Cabin Kits" names logcabinkits, "Billing Dept" does not name ing).
+func namesLabel(name, label string) bool {
+	var words []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}) {
+		words = append(words, w)
+	}
+	for i := range words {
+		s := ""
+		for j := i; j < len(words) && len(s) < len(label); j++ {
+			s += words[j]
+			if s == label {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -47,6 +47,7 @@ const (
 	TrigBayesBadPhish       = "bayes_bad_phish"            // content model: spam, and soft phishing indicators with it
 	TrigEstablishedSender   = "established_sender"         // negative: authenticated sender with a clean history; model-only phish score discounted
 	TrigBrandConsistent     = "brand_consistent"           // negative: mail of one known brand (authenticated, or every link on its domains); bayes_phish discounted
+	TrigCoherentSender      = "coherent_sender"            // negative: display name names the From organisation, every link stays on it; bayes_phish discounted to BULK
 
 	// Spam (category spam).
 	TrigBayesSpam    = "bayes_spam"      // content model: spam
