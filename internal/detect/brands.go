@@ -34,7 +34,7 @@ type brand struct {
 // are sent fakes of.
 var brands = []brand{
 	{names: []string{"microsoft", "microsoft 365", "office 365", "office365", "onedrive", "sharepoint", "microsoft outlook", "microsoft teams"},
-		domains: []string{"microsoft", "microsoftonline.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "skype.com", "xbox.com", "microsoftstore.com"}},
+		domains: []string{"microsoft", "microsoftonline.com", "sharepointonline.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "skype.com", "xbox.com", "microsoftstore.com"}},
 	{names: []string{"outlook"}, domains: []string{"microsoft", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com"}, word: true},
 	{names: []string{"paypal"}, domains: []string{"paypal", "paypal-communication.com", "xoom.com"}},
 	{names: []string{"apple", "apple id", "icloud", "itunes", "app store"}, domains: []string{"apple", "itunes.com", "icloud.com", "me.com", "mac.com"}, word: true},
@@ -269,19 +269,22 @@ var userContentHosts = []string{
 // brand does not control: when its From is forged, authentication catches the
 // forgery (the brands publish DMARC p=reject); what remains for the content
 // model to see is the wording every genuine account notice shares.
-func brandConsistent(m *message.Message) *brand {
+func brandConsistent(m *message.Message, p *Policy) *brand {
 	b := brandOf(m.From.Domain())
 	if b == nil || len(m.Links) == 0 {
 		return nil
 	}
 	for _, r := range m.ReplyTo {
-		if !b.owns(r.Domain()) {
+		if !b.owns(r.Domain()) && !p.isProtected(r.Domain()) {
 			return nil
 		}
 	}
 	for i, l := range m.Links {
 		if i >= maxLinks {
 			return nil
+		}
+		if toRecipient(m, l) {
+			continue
 		}
 		host := linkHost(l)
 		if host == "" || !b.owns(host) || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
@@ -325,13 +328,13 @@ func embeddedHosts(href string) []string {
 // whole message confined to the brand's domains (brandConsistent). Account
 // notices, receipts and sign-in alerts read like the phishing that imitates
 // them; what tells them apart is who sent them and where they lead.
-func brandVouched(m *message.Message, authed bool) []Trigger {
+func brandVouched(m *message.Message, p *Policy, authed bool) []Trigger {
 	dom := m.From.Domain()
 	if b := brandOf(dom); b != nil && authed {
 		return []Trigger{{Name: TrigBrandConsistent, Score: -scoreBayesPhish, Category: CatPhish, Field: "From", Portion: m.From.Addr,
 			Detail: fmt.Sprintf("From %s is authenticated for %s's domain %s: the content model's phishing call is discounted", m.From.Addr, b.names[0], registrable(dom))}}
 	}
-	if b := brandConsistent(m); b != nil {
+	if b := brandConsistent(m, p); b != nil {
 		return []Trigger{{Name: TrigBrandConsistent, Score: -scoreBayesPhish, Category: CatPhish, Field: "body",
 			Detail: fmt.Sprintf("From %s and all %d links stay on %s's own domains, so the mail leads nowhere else (a forged From is for authentication to catch): the content model's phishing call is discounted", m.From.Addr, len(m.Links), b.names[0])}}
 	}

@@ -216,6 +216,21 @@ func TestTriggers(t *testing.T) {
 		{"reply-to same org", TrigReplyToDivert, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.ReplyTo = []message.Address{{Addr: "sales@mail.partner.org"}}
 		}},
+		{"reply-to the organisation's own domain", TrigReplyToDivert, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "Ana via Docusign", Addr: "dse_na3@docusign.net"}
+			m.ReplyTo = []message.Address{{Addr: "ana.lopez@acme.com"}}
+		}},
+		{"reply-to a look-alike of the organisation", TrigLookalikeDomain, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.ReplyTo = []message.Address{{Addr: "ana.lopez@acme-corp.com"}}
+		}},
+		{"executive's name relayed by a service, replies to the executive", TrigDisplayNameImperson, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "Jane Doe (via SharePoint Online)", Addr: "no-reply@sharepointonline.com"}
+			m.ReplyTo = []message.Address{{Name: "Jane Doe", Addr: "Jane.Doe@acme.com"}}
+		}},
+		{"executive's name, replies elsewhere", TrigDisplayNameImperson, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "Jane Doe (via SharePoint Online)", Addr: "no-reply@sharepointonline.com"}
+			m.ReplyTo = []message.Address{{Addr: "jane.doe@acme.com"}, {Addr: "jd.office@gmail.com"}}
+		}},
 		{"credential language", TrigCredentialLanguage, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Your account has been suspended. Click here to verify your account."
 			m.Links = []message.Link{{Href: "https://example.net/"}}
@@ -718,6 +733,17 @@ func TestBrandConsistent(t *testing.T) {
 			m.ReplyTo = []message.Address{{Name: "Alex", Addr: "alex.rivera@gmail.com"}}
 			m.Links = []message.Link{{Href: "https://www.dropbox.com/scl/fo/x", Host: "www.dropbox.com"}}
 		}, dmarcPass, true, None},
+		{"a mailto link to the recipient (masked)", func(m *message.Message) {
+			m.To = []message.Address{{Addr: "jane@acme.com"}}
+			m.Links = append(m.Links, message.Link{Href: "mailto:ja**@acme.com", Host: "acme.com", Text: "ja**@acme.com"})
+		}, auth.Result{}, true, None},
+		{"a mailto link to someone else", func(m *message.Message) {
+			m.To = []message.Address{{Addr: "jane@acme.com"}}
+			m.Links = append(m.Links, message.Link{Href: "mailto:claims@paypal-disputes.example", Host: "paypal-disputes.example"})
+		}, auth.Result{}, false, Suspicious},
+		{"Reply-To in the recipient's organisation", func(m *message.Message) {
+			m.ReplyTo = []message.Address{{Addr: "pat@acme.com"}}
+		}, auth.Result{}, true, None},
 		{"not a registry brand", func(m *message.Message) {
 			m.From = message.Address{Name: "Billing", Addr: "billing@shop.example"}
 			m.Links = []message.Link{{Href: "https://shop.example/account", Host: "shop.example"}}
@@ -730,7 +756,7 @@ func TestBrandConsistent(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(m)
 			}
-			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, tc.a, nil)
+			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, tc.a, org())
 			if got := slices.Contains(names(v), TrigBrandConsistent); got != tc.fires || v.Disposition != tc.want {
 				t.Errorf("brand_consistent %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
 			}

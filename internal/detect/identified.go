@@ -2,6 +2,7 @@ package detect
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/mailwarden/mailwarden/internal/auth"
@@ -57,7 +58,7 @@ func identifiedMailer(m *message.Message, a auth.Result) (string, bool) {
 // organisation: the mail says who it is from, and leads nowhere else. Phishing
 // names someone else than its sending domain, or leads somewhere else than the
 // one it names. Returns the organisation.
-func coherentSender(m *message.Message) (string, bool) {
+func coherentSender(m *message.Message, p *Policy) (string, bool) {
 	org := registrable(m.From.Domain())
 	label, _ := splitRegistrable(org)
 	label = strings.ReplaceAll(label, "-", "")
@@ -65,13 +66,16 @@ func coherentSender(m *message.Message) (string, bool) {
 		return "", false
 	}
 	for _, r := range m.ReplyTo {
-		if registrable(r.Domain()) != org {
+		if registrable(r.Domain()) != org && !p.isProtected(r.Domain()) {
 			return "", false
 		}
 	}
 	for i, l := range m.Links {
 		if i >= maxLinks {
 			return "", false
+		}
+		if toRecipient(m, l) {
+			continue
 		}
 		host := linkHost(l)
 		if host == "" || registrable(host) != org || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
@@ -102,6 +106,35 @@ func namesLabel(name, label string) bool {
 			if s == label {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// toRecipient reports a mailto link to one of the message's recipients: a
+// notice showing whom it is for ("sent to ja***@example.com"), not a place the
+// mail leads to. Masked addresses count when their visible ends match.
+func toRecipient(m *message.Message, l message.Link) bool {
+	addr, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(l.Href)), "mailto:")
+	if !ok {
+		return false
+	}
+	addr, _, _ = strings.Cut(addr, "?")
+	local, dom, ok := strings.Cut(addr, "@")
+	if !ok {
+		return false
+	}
+	for _, r := range slices.Concat(m.To, m.Cc) {
+		rl, rd, _ := strings.Cut(strings.ToLower(r.Addr), "@")
+		if rd != dom {
+			continue
+		}
+		if rl == local {
+			return true
+		}
+		if head, tail, masked := strings.Cut(local, "*"); masked && head != "" &&
+			strings.HasPrefix(rl, head) && strings.HasSuffix(rl, strings.TrimLeft(tail, "*")) {
+			return true
 		}
 	}
 	return false

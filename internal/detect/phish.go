@@ -81,7 +81,7 @@ func phishTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
 		out = append(out, brandImpersonation(m, p)...)
 	}
 	if !brandNotice(m, authenticated(m, a)) {
-		out = append(out, replyToTriggers(m, a)...)
+		out = append(out, replyToTriggers(m, a, p)...)
 	}
 	out = append(out, freeHostingSender(m)...)
 	return out
@@ -158,8 +158,8 @@ func displayNameTriggers(m *message.Message, p *Policy) []Trigger {
 	if !p.isProtected(fromDom) {
 		disp := normName(name)
 		for _, e := range slices2(p.Executives, p.ImpersonationRegistry) {
-			if e.Name == "" || strings.EqualFold(e.Email, from) {
-				continue
+			if e.Name == "" || strings.EqualFold(e.Email, from) || repliesTo(m, e.Email) {
+				continue // their own address; or a service relaying their name, replies going to them
 			}
 			if nameMatches(disp, normName(e.Name)) {
 				detail := fmt.Sprintf("display name %q is %s, but the address %s is outside the organisation", name, e.Name, m.From.Addr)
@@ -216,8 +216,10 @@ func slices2(a, b []Executive) []Executive {
 }
 
 // replyToTriggers: replies diverted to another organisation; mailing lists that
-// set Reply-To to the list are not diversion.
-func replyToTriggers(m *message.Message, a auth.Result) []Trigger {
+// set Reply-To to the list are not diversion, nor is a Reply-To in the
+// organisation's own domains (a service relaying a colleague's message: the
+// reply stays inside; a look-alike of them is lookalike_domain's).
+func replyToTriggers(m *message.Message, a auth.Result, p *Policy) []Trigger {
 	fromDom := m.From.Domain()
 	if fromDom == "" {
 		return nil
@@ -227,7 +229,7 @@ func replyToTriggers(m *message.Message, a auth.Result) []Trigger {
 		if rd == "" || registrable(rd) == registrable(fromDom) {
 			continue
 		}
-		if isListAddress(m, r.Addr) || isUnsubscribeMailbox(r) {
+		if isListAddress(m, r.Addr) || isUnsubscribeMailbox(r) || p.isProtected(rd) {
 			continue
 		}
 		if isFreemail(rd) && !isFreemail(fromDom) {
@@ -272,4 +274,17 @@ func isListAddress(m *message.Message, addr string) bool {
 		}
 	}
 	return false
+}
+
+// repliesTo reports whether every Reply-To of m is addr (and there is one).
+func repliesTo(m *message.Message, addr string) bool {
+	if addr == "" || len(m.ReplyTo) == 0 {
+		return false
+	}
+	for _, r := range m.ReplyTo {
+		if !strings.EqualFold(r.Addr, addr) {
+			return false
+		}
+	}
+	return true
 }
