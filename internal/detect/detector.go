@@ -160,7 +160,12 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 			v.Scores[t.Category] += t.Score
 		}
 	}
-	mailer, identified := identifiedMailer(m, a)
+	mailer := ""
+	identified := func() bool { // only asked for mail on its way to SPAM
+		var ok bool
+		mailer, ok = identifiedMailer(m, a)
+		return ok
+	}
 	var why string
 	v.Disposition, why = decide(v, cfg.Thresholds, blocked != "", identified)
 	switch why {
@@ -191,7 +196,7 @@ func bypass(name, detail, field, portion string) Verdict {
 // rather than SPAM when the content model alone reached it (why is
 // TrigModelOnly, see Thresholds.Spam) or when the sender is an identified mailer
 // (why is TrigIdentifiedMailer, see identifiedMailer).
-func decide(v Verdict, t Thresholds, blocked, identified bool) (d Disposition, why string) {
+func decide(v Verdict, t Thresholds, blocked bool, identified func() bool) (d Disposition, why string) {
 	if blocked {
 		return Malicious, ""
 	}
@@ -214,7 +219,7 @@ func decide(v Verdict, t Thresholds, blocked, identified bool) (d Disposition, w
 		if !spamBeyondModel(v.Triggers) {
 			return Bulk, TrigModelOnly
 		}
-		if identified && !malformed(v.Triggers) {
+		if !malformed(v.Triggers) && identified() {
 			return Bulk, TrigIdentifiedMailer
 		}
 		return Spam, ""
