@@ -34,7 +34,7 @@ type brand struct {
 // are sent fakes of.
 var brands = []brand{
 	{names: []string{"microsoft", "microsoft 365", "office 365", "office365", "onedrive", "sharepoint", "microsoft outlook", "microsoft teams"},
-		domains: []string{"microsoft", "microsoftonline.com", "sharepointonline.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "skype.com", "xbox.com", "microsoftstore.com"}},
+		domains: []string{"microsoft", "microsoftonline.com", "sharepointonline.com", "azure.com", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com", "skype.com", "xbox.com", "microsoftstore.com"}},
 	{names: []string{"outlook"}, domains: []string{"microsoft", "office.com", "office365.com", "outlook.com", "live.com", "hotmail.com"}, word: true},
 	{names: []string{"paypal"}, domains: []string{"paypal", "paypal-communication.com", "xoom.com"}},
 	{names: []string{"apple", "apple id", "icloud", "itunes", "app store"}, domains: []string{"apple", "itunes.com", "icloud.com", "me.com", "mac.com"}, word: true},

@@ -930,6 +930,9 @@ func TestCoherentSender(t *testing.T) {
 			m.ReplyTo = []message.Address{{Addr: "orders@verify-account.example"}}
 		}, false, Suspicious},
 		{"no links", func(m *message.Message) { m.Links = nil }, false, Suspicious},
+		{"a link into the recipient's organisation", func(m *message.Message) {
+			m.Links = append(m.Links, message.Link{Href: "https://www.acme.com/contact-form", Host: "www.acme.com"})
+		}, true, Bulk},
 		{"free hosting on the sender's own name", func(m *message.Message) {
 			m.From = message.Address{Name: "Weebly", Addr: "team@weebly.com"}
 			m.Links = []message.Link{{Href: "https://secure-login.weebly.com/", Host: "secure-login.weebly.com"}}
@@ -945,7 +948,7 @@ func TestCoherentSender(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(m)
 			}
-			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, auth.Result{}, nil)
+			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, auth.Result{}, org())
 			if got := slices.Contains(names(v), TrigCoherentSender); got != tc.fires || v.Disposition != tc.want {
 				t.Errorf("coherent_sender %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
 			}

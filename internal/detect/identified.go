@@ -78,6 +78,9 @@ func coherentSender(m *message.Message, p *Policy) (string, bool) {
 			continue
 		}
 		host := linkHost(l)
+		if host != "" && p.isProtected(host) {
+			continue // the recipient's own organisation
+		}
 		if host == "" || registrable(host) != org || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
 			return "", false
 		}
