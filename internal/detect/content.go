@@ -17,6 +17,10 @@ const maxContent = 64 << 10
 // pretexts, and classic unsolicited-commercial wording.
 var (
 	paymentRe = pre([]string{"card", "transfer", "bank", "payment", "invoice", "outstanding", "wire", "scratch", "bitcoin"}, `\b(?:gift ?cards?|(?:itunes|apple|google play|steam|amazon|ebay|vanilla) (?:gift )?cards?|wire transfer|bank transfer|(?:change|update|new)[a-z ]{0,20}(?:bank|banking|account|payment) (?:details|information|info)|(?:payment|invoice)s? (?:is |are )?(?:due|overdue|pending|outstanding)|outstanding (?:invoices?|payments?|balance)|(?:changed|updated|new) (?:our |its |the )?(?:receiving |remittance )?(?:bank|bank account|banking details|account details)|(?:send|make|process|initiate|complete) (?:a |the |an )?(?:urgent )?(?:payment|wire|transfer)|scratch (?:off )?the (?:back|cards?)|bitcoin (?:wallet|address))\b`)
+	// bankChangeRe: a request to send payments to new bank details, the core of
+	// invoice and payroll diversion fraud whether or not it sounds urgent.
+	bankChangeRe = pre([]string{"new bank", "new account", "new remittance", "change of", "bankverbindung", "datos bancarios", "coordonn", "bankrekening", "coordinate bancarie"},
+		`\b(?:(?:moved|switched|transferred|changed)\b[a-z ]{0,30}\bto (?:a |our |the )?new (?:bank|bank account)|(?:payments?|remittances?|transfers?) [a-z ]{0,25}(?:go|be sent|be made|be remitted|be paid|be directed|be wired) to (?:the |our |this )?new (?:bank|account)|new (?:bank|banking|remittance) (?:details|information|instructions)|change of (?:bank|banking|remittance|payment) (?:details|information|instructions|account)|neue bankverbindung|bankverbindung (?:hat sich |wurde )?ge(?:ä|ae)ndert|nuevos datos bancarios|nouvelles coordonn(?:é|e)es bancaires|nieuwe bankrekening|nuove coordinate bancarie)\b`)
 	urgencyRe = pre([]string{"urgent", "asap", "immediately", "right away", "as soon", "are you", "quick", "confidential", "discreet", "between us", "of the", "of day", "of business", "within"}, `\b(?:urgent(?:ly)?|asap|immediately|right away|as soon as possible|are you (?:available|at your desk|around)|quick (?:favou?r|task|request)|confidential|discreet|keep this between us|before (?:the )?(?:end|close) of (?:the )?(?:day|business)|within (?:24|48) hours)\b`)
 
 	credentialGroups = []struct {
@@ -106,8 +110,15 @@ func contentTriggers(ctx context.Context, m *message.Message, p *Policy, authed 
 	text := lowerText(m)
 	sc := phraseScanner.scan(text)
 	var out []Trigger
-	if pay := paymentRe.find(sc); pay != "" {
-		if urg := urgencyRe.find(sc); urg != "" {
+	pay, urg := paymentRe.find(sc), ""
+	if pay != "" {
+		urg = urgencyRe.find(sc)
+	}
+	if change := bankChangeRe.find(sc); change != "" && urg == "" {
+		pay, urg = change, "new bank details"
+	}
+	if pay != "" {
+		if urg != "" {
 			// Known: earlier clean mail from this address, and this message
 			// authenticated (a forged From of a known supplier is the classic
 			// invoice fraud). First-time: nothing earlier, or only bad mail.

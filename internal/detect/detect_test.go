@@ -206,6 +206,15 @@ func TestTriggers(t *testing.T) {
 		{"invoice without urgency", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Text = "Attached is the invoice; payment is due in 30 days as usual."
 		}},
+		{"bank details changed, no urgency", TrigPaymentRequest, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Due to our annual audit we have moved our operating account to a new bank; please make sure future payments go to the new account."
+		}},
+		{"bank details changed, German", TrigPaymentRequest, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Bitte beachten Sie, dass sich unsere Bankverbindung geändert hat. Die neue IBAN finden Sie im Anhang."
+		}},
+		{"a new customer account, not bank details", TrigPaymentRequest, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Text = "Welcome! Here are your new account details: sign in with your e-mail address."
+		}},
 		{"reply-to free-mail", TrigReplyToDivert, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.ReplyTo = []message.Address{{Addr: "pat.partner@gmail.com"}}
 		}},
@@ -511,6 +520,9 @@ func TestBayesTriggers(t *testing.T) {
 		{"spam content with a shortener", bayes.Score{Spam: 0.99, Phish: 0.1}, shortener, TrigBayesBadPhish, Suspicious},
 		{"leaning spam with a shortener", bayes.Score{Spam: 0.7, Phish: 0.1}, shortener, TrigBayesBadPhish, Suspicious},
 		{"unsure with a shortener", bayes.Score{Spam: 0.55, Phish: 0.1}, shortener, TrigBayesUnsure, Bulk},
+		{"leaning spam with a bank-details change", bayes.Score{Spam: 0.75, Phish: 0.1}, func(m *message.Message) {
+			m.Text = "Please note we changed our bank; all payments should be sent to the new account from today."
+		}, TrigBayesBadPhish, Suspicious},
 		{"ham content with IP and mismatched links: discounted", bayes.Score{Spam: 0.3, Phish: 0.1}, ipLinks, TrigBayesHamPhish, None},
 		{"no model, IP and mismatched links", bayes.Score{Spam: -1, Phish: -1}, ipLinks, "", Suspicious},
 	}

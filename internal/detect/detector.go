@@ -347,7 +347,7 @@ func bayesBadPhish(sc bayes.Score, ts []Trigger, t Thresholds) []Trigger {
 	for _, tr := range ts {
 		if tr.Category == CatPhish {
 			phish += tr.Score
-			if softPhish[tr.Name] && tr.Score > 0 {
+			if (softPhish[tr.Name] || tr.Name == TrigPaymentRequest) && tr.Score > 0 {
 				names = append(names, tr.Name)
 			}
 		}
