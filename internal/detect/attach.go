@@ -152,6 +152,9 @@ func attachmentTriggers(m *message.Message) []Trigger {
 		ct := strings.ToLower(a.ContentType)
 		if htmlExt[e] || strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "image/svg") {
 			doc := string(a.Data)
+			if score, why := activeDocument(doc, e == "svg" || strings.HasPrefix(ct, "image/svg")); score > 0 {
+				note(score, why, a.Name)
+			}
 			if smuggling.Name == "" {
 				if t, ok := smugglingTrigger(doc, a.Name); ok {
 					smuggling = t
@@ -190,6 +193,34 @@ func attachmentTriggers(m *message.Message) []Trigger {
 		out = append(out, form)
 	}
 	return out
+}
+
+// activeDocument: an attached SVG that runs script (an image has no need to),
+// or an attached HTML page whose script or refresh sends the browser to
+// another page: the redirector attachments that carry credential phishing past
+// link scanners (the page opens locally, then leaves for the attacker's site).
+func activeDocument(doc string, svg bool) (float64, string) {
+	lw := message.LowerForSearch(doc)
+	defer lw.Release()
+	l := lw.S
+	script := strings.Contains(l, "<script") || strings.Contains(l, "javascript:")
+	if svg && (script || strings.Contains(l, " onload=") || strings.Contains(l, "<foreignobject")) {
+		return scoreExecutable, "SVG image with script or embedded HTML: active content, not a picture"
+	}
+	if svg {
+		return 0, ""
+	}
+	if strings.Contains(l, "http-equiv=\"refresh\"") || strings.Contains(l, "http-equiv=refresh") || strings.Contains(l, "http-equiv='refresh'") {
+		return scoreRedirectAttachment, "HTML attachment that refreshes to another page"
+	}
+	if script {
+		for _, nav := range []string{"location.href", "location.replace", "location.assign", "window.location", "document.location", "top.location", "self.location", "window.open("} {
+			if strings.Contains(l, nav) {
+				return scoreRedirectAttachment, "HTML attachment whose script sends the browser elsewhere (" + nav + ")"
+			}
+		}
+	}
+	return 0, ""
 }
 
 // smugglingTrigger: HTML that assembles a file in the browser: Blob / atob /

@@ -170,6 +170,25 @@ func TestTriggers(t *testing.T) {
 		{"script in zip", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Attachments = []message.Attachment{{Name: "files.zip", Data: zipWith("scan.js", false)}}
 		}},
+		{"svg with script", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "Remittance.svg", ContentType: "image/svg+xml",
+				Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script><![CDATA[window.location="https://pay-portal.example/x"]]></script></svg>`)}}
+		}},
+		{"svg picture", TrigDangerousAttachment, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "logo.svg", ContentType: "image/svg+xml",
+				Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#036"/></svg>`)}}
+		}},
+		{"html attachment that redirects", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "Voicemail_0412.htm", ContentType: "text/html",
+				Data: []byte(`<html><body>Loading...<script>var u=atob("aHR0cHM6Ly9ldmlsLmV4YW1wbGUv");window.location.replace(u)</script></body></html>`)}}
+		}},
+		{"html attachment that refreshes", TrigDangerousAttachment, true, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "scan.html", Data: []byte(`<meta http-equiv="refresh" content="0;url=https://evil.example/">`)}}
+		}},
+		{"html receipt", TrigDangerousAttachment, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.Attachments = []message.Attachment{{Name: "receipt.html", ContentType: "text/html",
+				Data: []byte(`<html><body><table><tr><td>Total</td><td>12.00 EUR</td></tr></table></body></html>`)}}
+		}},
 		{"pdf", TrigDangerousAttachment, false, func(m *message.Message, a *auth.Result, p *Policy) {
 			m.Attachments = []message.Attachment{{Name: "invoice.pdf", Data: []byte("%PDF-1.7")}}
 		}},
