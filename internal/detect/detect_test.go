@@ -933,42 +933,54 @@ func TestCoherentSender(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		edit  func(*message.Message)
+		edit  func(*message.Message, *auth.Result)
 		fires bool
 		want  Disposition
 	}{
 		{"name, address and links agree: BULK", nil, true, Bulk},
-		{"one word of the name", func(m *message.Message) {
+		{"one word of the name", func(m *message.Message, a *auth.Result) {
 			m.From = message.Address{Name: "Marriott Bonvoy", Addr: "reservations@email.marriott.example"}
 			m.Links = []message.Link{{Href: "https://www.marriott.example/res", Host: "www.marriott.example"}}
 		}, true, Bulk},
-		{"hyphenated domain", func(m *message.Message) {
+		{"hyphenated domain", func(m *message.Message, a *auth.Result) {
 			m.From = message.Address{Name: "Log Cabin Kits", Addr: "news@log-cabin-kits.example"}
 			m.Links = []message.Link{{Href: "https://log-cabin-kits.example/a", Host: "log-cabin-kits.example"}}
 		}, true, Bulk},
-		{"the label only inside a word", func(m *message.Message) {
+		{"the label only inside a word", func(m *message.Message, a *auth.Result) {
 			m.From = message.Address{Name: "Billing Department", Addr: "billing@ing.example"}
 			m.Links = []message.Link{{Href: "https://ing.example/login", Host: "ing.example"}}
 		}, false, Suspicious},
-		{"names someone else", func(m *message.Message) { m.From.Name = "Account Security" }, false, Suspicious},
-		{"a link elsewhere", func(m *message.Message) {
+		{"names someone else", func(m *message.Message, a *auth.Result) { m.From.Name = "Account Security" }, false, Suspicious},
+		{"a link elsewhere", func(m *message.Message, a *auth.Result) {
 			m.Links = append(m.Links, message.Link{Href: "https://verify-account.example/login", Host: "verify-account.example"})
 		}, false, Suspicious},
-		{"a redirect elsewhere", func(m *message.Message) {
+		{"a redirect elsewhere", func(m *message.Message, a *auth.Result) {
 			m.Links[1].Href = "https://click.logcabinkits.example/r?u=https%3A%2F%2Fverify-account.example%2Flogin"
 		}, false, Suspicious},
-		{"replies elsewhere", func(m *message.Message) {
+		{"replies elsewhere", func(m *message.Message, a *auth.Result) {
 			m.ReplyTo = []message.Address{{Addr: "orders@verify-account.example"}}
 		}, false, Suspicious},
-		{"no links", func(m *message.Message) { m.Links = nil }, false, Suspicious},
-		{"a link into the recipient's organisation", func(m *message.Message) {
+		{"no links", func(m *message.Message, a *auth.Result) { m.Links = nil }, false, Suspicious},
+		{"authenticated, no links", func(m *message.Message, a *auth.Result) {
+			m.Links = nil
+			a.DMARC.Result = auth.ResultPass
+		}, true, Bulk},
+		{"authenticated, a link through its mail provider", func(m *message.Message, a *auth.Result) {
+			m.Links = append(m.Links, message.Link{Href: "https://u1.ct.sendgrid.net/ls/click?upn=x", Host: "u1.ct.sendgrid.net"})
+			a.DMARC.Result = auth.ResultPass
+		}, true, Bulk},
+		{"authenticated, replies elsewhere", func(m *message.Message, a *auth.Result) {
+			m.ReplyTo = []message.Address{{Addr: "orders@verify-account.example"}}
+			a.DMARC.Result = auth.ResultPass
+		}, false, Suspicious},
+		{"a link into the recipient's organisation", func(m *message.Message, a *auth.Result) {
 			m.Links = append(m.Links, message.Link{Href: "https://www.acme.com/contact-form", Host: "www.acme.com"})
 		}, true, Bulk},
-		{"free hosting on the sender's own name", func(m *message.Message) {
+		{"free hosting on the sender's own name", func(m *message.Message, a *auth.Result) {
 			m.From = message.Address{Name: "Weebly", Addr: "team@weebly.com"}
 			m.Links = []message.Link{{Href: "https://secure-login.weebly.com/", Host: "secure-login.weebly.com"}}
 		}, false, Suspicious},
-		{"other phishing triggers are not discounted", func(m *message.Message) {
+		{"other phishing triggers are not discounted", func(m *message.Message, a *auth.Result) {
 			m.Attachments = []message.Attachment{{Name: "order.pdf.exe", ContentType: "application/octet-stream", SniffedType: "application/x-msdownload"}}
 		}, true, Malicious},
 	}
@@ -976,10 +988,11 @@ func TestCoherentSender(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := base()
 			mail(m)
+			var a auth.Result
 			if tc.edit != nil {
-				tc.edit(m)
+				tc.edit(m, &a)
 			}
-			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, auth.Result{}, org())
+			v := New(Config{}, fakeScorer(bayes.Score{Spam: 0.99, Phish: 0.95})).Detect(context.Background(), m, a, org())
 			if got := slices.Contains(names(v), TrigCoherentSender); got != tc.fires || v.Disposition != tc.want {
 				t.Errorf("coherent_sender %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
 			}

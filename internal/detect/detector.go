@@ -136,7 +136,7 @@ func (d *Detector) DetectFrom(ctx context.Context, m *message.Message, a auth.Re
 	if hasTrigger(v.Triggers, TrigBayesPhish) {
 		if bv := brandVouched(m, p, authed); bv != nil {
 			add(bv...)
-		} else if org, ok := coherentSender(m, p); ok {
+		} else if org, ok := coherentSender(m, p, authed); ok {
 			add(Trigger{Name: TrigCoherentSender, Score: -scoreBayesPhish, Category: CatPhish, Field: "From", Portion: org,
 				Detail: fmt.Sprintf("the display name names %s, the From organisation, and every link and Reply-To stays on it: the content model's phishing call is discounted (BULK: the model still rates the mail unwanted)", org)})
 		}

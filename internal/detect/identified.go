@@ -57,18 +57,24 @@ func identifiedMailer(m *message.Message, a auth.Result) (string, bool) {
 // <x@email.marriott.com>) and every link and Reply-To stays on that
 // organisation: the mail says who it is from, and leads nowhere else. Phishing
 // names someone else than its sending domain, or leads somewhere else than the
-// one it names. Returns the organisation.
-func coherentSender(m *message.Message, p *Policy) (string, bool) {
+// one it names. When the From is authenticated the links are not asked about:
+// the organisation vouches for its mail, and where its newsletter's
+// advertisements or its mail provider's click tracker lead is its choice (a
+// forged From is what the link check guards against). Returns the organisation.
+func coherentSender(m *message.Message, p *Policy, authed bool) (string, bool) {
 	org := registrable(m.From.Domain())
 	label, _ := splitRegistrable(org)
 	label = strings.ReplaceAll(label, "-", "")
-	if len(label) < 3 || len(m.Links) == 0 || !namesLabel(m.From.Name, label) {
+	if len(label) < 3 || (len(m.Links) == 0 && !authed) || !namesLabel(m.From.Name, label) {
 		return "", false
 	}
 	for _, r := range m.ReplyTo {
 		if registrable(r.Domain()) != org && !p.isProtected(r.Domain()) {
 			return "", false
 		}
+	}
+	if authed {
+		return org, true
 	}
 	for i, l := range m.Links {
 		if i >= maxLinks {
