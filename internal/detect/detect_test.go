@@ -946,6 +946,14 @@ func TestCoherentSender(t *testing.T) {
 			m.From = message.Address{Name: "Log Cabin Kits", Addr: "news@log-cabin-kits.example"}
 			m.Links = []message.Link{{Href: "https://log-cabin-kits.example/a", Host: "log-cabin-kits.example"}}
 		}, true, Bulk},
+		{"the organisation's mail domain", func(m *message.Message, a *auth.Result) {
+			m.From = message.Address{Name: "Autodesk", Addr: "autodesk@autodeskcommunications.example"}
+			m.Links = []message.Link{{Href: "https://www.autodeskcommunications.example/r", Host: "www.autodeskcommunications.example"}}
+		}, true, Bulk},
+		{"a name with a lure word added is no mail domain", func(m *message.Message, a *auth.Result) {
+			m.From = message.Address{Name: "Autodesk", Addr: "autodesk@autodesksecurity.example"}
+			m.Links = []message.Link{{Href: "https://www.autodesksecurity.example/r", Host: "www.autodesksecurity.example"}}
+		}, false, Suspicious},
 		{"the label only inside a word", func(m *message.Message, a *auth.Result) {
 			m.From = message.Address{Name: "Billing Department", Addr: "billing@ing.example"}
 			m.Links = []message.Link{{Href: "https://ing.example/login", Host: "ing.example"}}

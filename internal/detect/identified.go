@@ -100,7 +100,8 @@ func coherentSender(m *message.Message, p *Policy, authed bool) (string, bool) {
 }
 
 // namesLabel reports whether some run of consecutive words of name, joined,
-// is label ("Log Cabin Kits" names logcabinkits, "Billing Dept" does not name ing).
+// is label, or is label without a mail affix ("Log Cabin Kits" names
+// logcabinkits, "Autodesk" autodeskcommunications; "Billing Dept" does not name ing).
 func namesLabel(name, label string) bool {
 	var words []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
@@ -115,10 +116,18 @@ func namesLabel(name, label string) bool {
 			if s == label {
 				return true
 			}
+			if rest, ok := strings.CutPrefix(label, s); ok && mailAffix[rest] {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// mailAffix are the words organisations add to their name for a mail or group
+// domain (autodeskcommunications.com, swb-gruppe.de): "Autodesk" names the first.
+// Not lure words (security, login, verify, support): those are look-alikes.
+var mailAffix = map[string]bool{"mail": true, "email": true, "news": true, "newsletter": true, "communications": true, "comms": true, "group": true, "gruppe": true, "groep": true, "online": true}
 
 // toRecipient reports a mailto link to one of the message's recipients: a
 // notice showing whom it is for ("sent to ja***@example.com"), not a place the
