@@ -314,6 +314,13 @@ func TestTriggers(t *testing.T) {
 		{"brand with a capital I for l", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "PayPaI Security" }},
 		{"brand with a Cyrillic letter", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Nеtflix" }},
 		{"everyday-word brand with service words", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Apple Support" }},
+		{"European bank", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "ING Bank Security" }},
+		{"European bank from its own country domain", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) {
+			m.From = message.Address{Name: "ING Bank", Addr: "noreply@ing.nl"}
+		}},
+		{"a surname that is a bank's initials", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Karl Ing" }},
+		{"file-sharing brand", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "WeTransfer" }},
+		{"tax office", TrigBrandImpersonation, true, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Agencia Tributaria" }},
 		{"everyday-word brand inside a longer name", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Lockergnome Apple Core" }},
 		{"everyday-word brand as a title", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "The Outlook" }},
 		{"everyday-word brand inside an offer", TrigBrandImpersonation, false, func(m *message.Message, a *auth.Result, p *Policy) { m.From.Name = "Visa for Bad Credit" }},
@@ -1005,5 +1012,23 @@ func TestCoherentSender(t *testing.T) {
 				t.Errorf("coherent_sender %v (want %v), %s (want %s); triggers %v", got, tc.fires, v.Disposition, tc.want, names(v))
 			}
 		})
+	}
+}
+
+// TestBrandNamesNormalised: every registry name keeps a word of three letters
+// or more once normalised as display names are (digits fold to look-alike
+// letters, other characters split words); "n26" became "n", which matched every
+// name ending in the initial N.
+func TestBrandNamesNormalised(t *testing.T) {
+	for _, b := range brands {
+		for _, n := range b.names {
+			longest := 0
+			for _, w := range strings.Fields(normName(n)) {
+				longest = max(longest, len([]rune(w)))
+			}
+			if longest < 3 {
+				t.Errorf("brand name %q normalises to %q", n, normName(n))
+			}
+		}
 	}
 }
