@@ -125,7 +125,7 @@ var brands = []brand{
 	{names: []string{"inpost"}, domains: []string{"inpost"}},
 	{names: []string{"ctt", "ctt correios"}, domains: []string{"ctt.pt"}, word: true},
 	{names: []string{"ameli", "assurance maladie"}, domains: []string{"ameli.fr", "assurance-maladie.fr"}},
-	{names: []string{"impots gouv", "dgfip", "finances publiques"}, domains: []string{"impots.gouv.fr", "dgfip.finances.gouv.fr"}},
+	{names: []string{"impots gouv", "dgfip", "finances publiques"}, domains: []string{"impots.gouv.fr", "finances.gouv.fr"}},
 	{names: []string{"agencia tributaria"}, domains: []string{"agenciatributaria.es", "agenciatributaria.gob.es"}},
 	{names: []string{"elster"}, domains: []string{"elster.de"}},
 }
