@@ -48,7 +48,7 @@ var brands = []brand{
 	{names: []string{"docusign"}, domains: []string{"docusign.com", "docusign.net"}},
 	{names: []string{"dropbox"}, domains: []string{"dropbox.com", "dropboxmail.com"}},
 	{names: []string{"adobe", "adobe sign", "adobe acrobat"}, domains: []string{"adobe", "adobesign.com", "echosign.com"}},
-	{names: []string{"dhl", "dhl express"}, domains: []string{"dhl", "dpdhl.com", "deutschepost.de"}},
+	{names: []string{"dhl", "dhl express"}, domains: []string{"dhl", "dpdhl.com", "deutschepost.de", "mydhli.com"}},
 	{names: []string{"fedex"}, domains: []string{"fedex.com"}},
 	{names: []string{"ups"}, domains: []string{"ups.com", "theupsstore.com"}, word: true},
 	{names: []string{"usps", "us postal service", "united states postal service"}, domains: []string{"usps.com", "usps.gov"}},
@@ -311,10 +311,10 @@ func brandConsistent(m *message.Message, p *Policy) *brand {
 		if i >= maxLinks {
 			return nil
 		}
-		if toRecipient(m, l) {
+		host := linkHost(l)
+		if recipientSide(m, p, l, host) {
 			continue
 		}
-		host := linkHost(l)
 		if host == "" || !b.owns(host) || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
 			return nil
 		}

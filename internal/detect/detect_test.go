@@ -779,6 +779,17 @@ func TestBrandConsistent(t *testing.T) {
 			m.To = []message.Address{{Addr: "jane@acme.com"}}
 			m.Links = append(m.Links, message.Link{Href: "mailto:claims@paypal-disputes.example", Host: "paypal-disputes.example"})
 		}, auth.Result{}, false, Suspicious},
+		{"a link to the organisation's own SharePoint", func(m *message.Message) {
+			m.From = message.Address{Name: "Microsoft Teams", Addr: "noreply@email.teams.microsoft.com"}
+			m.Links = []message.Link{
+				{Href: "https://acme-my.sharepoint.com/:v:/g/personal/pat/rec", Host: "acme-my.sharepoint.com"},
+				{Href: "https://go.microsoft.com/fwlink/?LinkId=521839", Host: "go.microsoft.com"},
+			}
+		}, auth.Result{}, true, None},
+		{"a link to someone else's SharePoint", func(m *message.Message) {
+			m.From = message.Address{Name: "Microsoft Teams", Addr: "noreply@email.teams.microsoft.com"}
+			m.Links = []message.Link{{Href: "https://acmeportal.sharepoint.com/sites/x", Host: "acmeportal.sharepoint.com"}}
+		}, auth.Result{}, false, Suspicious},
 		{"Reply-To in the recipient's organisation", func(m *message.Message) {
 			m.ReplyTo = []message.Address{{Addr: "pat@acme.com"}}
 		}, auth.Result{}, true, None},

@@ -80,12 +80,9 @@ func coherentSender(m *message.Message, p *Policy, authed bool) (string, bool) {
 		if i >= maxLinks {
 			return "", false
 		}
-		if toRecipient(m, l) {
-			continue
-		}
 		host := linkHost(l)
-		if host != "" && p.isProtected(host) {
-			continue // the recipient's own organisation
+		if recipientSide(m, p, l, host) {
+			continue
 		}
 		if host == "" || registrable(host) != org || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
 			return "", false
@@ -152,6 +149,35 @@ func toRecipient(m *message.Message, l message.Link) bool {
 		}
 		if head, tail, masked := strings.Cut(local, "*"); masked && head != "" &&
 			strings.HasPrefix(rl, head) && strings.HasSuffix(rl, strings.TrimLeft(tail, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// recipientSide reports a link that leads to the recipient's own side, not to
+// the sender's or anyone else's: a mailto to a recipient (toRecipient), a page
+// in the organisation's protected domains, or its own Microsoft 365 tenant
+// (acme-corp.com's acmecorp.sharepoint.com and acmecorp-my.sharepoint.com: a
+// tenant name is unique, an attacker cannot take the organisation's).
+func recipientSide(m *message.Message, p *Policy, l message.Link, host string) bool {
+	if toRecipient(m, l) {
+		return true
+	}
+	if host == "" {
+		return false
+	}
+	if p.isProtected(host) {
+		return true
+	}
+	tenant, ok := strings.CutSuffix(host, ".sharepoint.com")
+	if !ok || strings.Contains(tenant, ".") {
+		return false
+	}
+	tenant = strings.TrimSuffix(tenant, "-my")
+	for _, d := range p.protectedDomains() {
+		label, _ := splitRegistrable(registrable(d))
+		if label != "" && strings.ReplaceAll(label, "-", "") == tenant {
 			return true
 		}
 	}
