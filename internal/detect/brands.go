@@ -299,32 +299,48 @@ var userContentHosts = []string{
 // model to see is the wording every genuine account notice shares.
 func brandConsistent(m *message.Message, p *Policy) *brand {
 	b := brandOf(m.From.Domain())
-	if b == nil || len(m.Links) == 0 {
+	if b == nil || len(m.Links) == 0 || !confined(m, p, b.owns) {
 		return nil
 	}
+	return b
+}
+
+// confined reports whether every Reply-To and every link of m stays with one
+// sender (owns) or on the recipient's own side (recipientSide, a Reply-To in
+// the protected domains): no link to a page its users publish or to free
+// hosting, no redirect to anywhere else.
+func confined(m *message.Message, p *Policy, owns func(host string) bool) bool {
+	return repliesConfined(m, p, owns) && linksConfined(m, p, owns)
+}
+
+func repliesConfined(m *message.Message, p *Policy, owns func(host string) bool) bool {
 	for _, r := range m.ReplyTo {
-		if !b.owns(r.Domain()) && !p.isProtected(r.Domain()) {
-			return nil
+		if !owns(r.Domain()) && !p.isProtected(r.Domain()) {
+			return false
 		}
 	}
+	return true
+}
+
+func linksConfined(m *message.Message, p *Policy, owns func(host string) bool) bool {
 	for i, l := range m.Links {
 		if i >= maxLinks {
-			return nil
+			return false
 		}
 		host := linkHost(l)
 		if recipientSide(m, p, l, host) {
 			continue
 		}
-		if host == "" || !b.owns(host) || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
-			return nil
+		if host == "" || !owns(host) || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
+			return false
 		}
 		for _, inner := range embeddedHosts(l.Href) {
-			if !b.owns(inner) {
-				return nil
+			if !owns(inner) {
+				return false
 			}
 		}
 	}
-	return b
+	return true
 }
 
 // embeddedHosts returns the hosts of URLs carried inside href after its own

@@ -110,34 +110,38 @@ func contentTriggers(ctx context.Context, m *message.Message, p *Policy, authed 
 	text := lowerText(m)
 	sc := phraseScanner.scan(text)
 	var out []Trigger
-	pay, urg := paymentRe.find(sc), ""
-	if pay != "" {
-		urg = urgencyRe.find(sc)
+	// what describes the request: payment wording with urgency, or a change
+	// of bank details (which needs no urgency).
+	what, payPortion := "", ""
+	if pay := paymentRe.find(sc); pay != "" {
+		if urg := urgencyRe.find(sc); urg != "" {
+			what, payPortion = fmt.Sprintf("payment request (%q) with urgency (%q)", pay, urg), pay
+		}
 	}
-	if change := bankChangeRe.find(sc); change != "" && urg == "" {
-		pay, urg = change, "new bank details"
+	if what == "" {
+		if change := bankChangeRe.find(sc); change != "" {
+			what, payPortion = fmt.Sprintf("request to pay to new bank details (%q)", change), change
+		}
 	}
-	if pay != "" {
-		if urg != "" {
-			// Known: earlier clean mail from this address, and this message
-			// authenticated (a forged From of a known supplier is the classic
-			// invoice fraud). First-time: nothing earlier, or only bad mail.
-			h, kept := p.history(ctx, m.From.Addr)
-			known := kept && h.Clean > 0 && authed
-			first := kept && h.Clean == 0
-			if !known {
-				score, who := scorePaymentUnknown, "a sender with no known history"
-				switch {
-				case first && h.Messages > 0:
-					score, who = scorePaymentFirstTime, "a sender whose earlier mail was all judged bad"
-				case first:
-					score, who = scorePaymentFirstTime, "a first-time sender"
-				case kept:
-					who = "a sender whose earlier mail is known but this message is not authenticated"
-				}
-				out = append(out, Trigger{Name: TrigPaymentRequest, Score: score, Category: CatPhish, Field: "body", Portion: pay,
-					Detail: fmt.Sprintf("payment request (%q) with urgency (%q) from %s", pay, urg, who)})
+	if what != "" {
+		// Known: earlier clean mail from this address, and this message
+		// authenticated (a forged From of a known supplier is the classic
+		// invoice fraud). First-time: nothing earlier, or only bad mail.
+		h, kept := p.history(ctx, m.From.Addr)
+		known := kept && h.Clean > 0 && authed
+		first := kept && h.Clean == 0
+		if !known {
+			score, who := scorePaymentUnknown, "a sender with no known history"
+			switch {
+			case first && h.Messages > 0:
+				score, who = scorePaymentFirstTime, "a sender whose earlier mail was all judged bad"
+			case first:
+				score, who = scorePaymentFirstTime, "a first-time sender"
+			case kept:
+				who = "a sender whose earlier mail is known but this message is not authenticated"
 			}
+			out = append(out, Trigger{Name: TrigPaymentRequest, Score: score, Category: CatPhish, Field: "body", Portion: payPortion,
+				Detail: fmt.Sprintf("%s from %s", what, who)})
 		}
 	}
 	if len(m.Links) > 0 || len(m.Attachments) > 0 {

@@ -68,30 +68,9 @@ func coherentSender(m *message.Message, p *Policy, authed bool) (string, bool) {
 	if len(label) < 3 || (len(m.Links) == 0 && !authed) || !namesLabel(m.From.Name, label) {
 		return "", false
 	}
-	for _, r := range m.ReplyTo {
-		if registrable(r.Domain()) != org && !p.isProtected(r.Domain()) {
-			return "", false
-		}
-	}
-	if authed {
-		return org, true
-	}
-	for i, l := range m.Links {
-		if i >= maxLinks {
-			return "", false
-		}
-		host := linkHost(l)
-		if recipientSide(m, p, l, host) {
-			continue
-		}
-		if host == "" || registrable(host) != org || hasHostSuffix(host, userContentHosts) != "" || hasHostSuffix(host, freeHosting) != "" {
-			return "", false
-		}
-		for _, inner := range embeddedHosts(l.Href) {
-			if registrable(inner) != org {
-				return "", false
-			}
-		}
+	owns := func(host string) bool { return registrable(host) == org }
+	if !repliesConfined(m, p, owns) || (!authed && !linksConfined(m, p, owns)) {
+		return "", false
 	}
 	return org, true
 }
@@ -100,12 +79,9 @@ func coherentSender(m *message.Message, p *Policy, authed bool) (string, bool) {
 // is label, or is label without a mail affix ("Log Cabin Kits" names
 // logcabinkits, "Autodesk" autodeskcommunications; "Billing Dept" does not name ing).
 func namesLabel(name, label string) bool {
-	var words []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
 		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
-	}) {
-		words = append(words, w)
-	}
+	})
 	for i := range words {
 		s := ""
 		for j := i; j < len(words) && len(s) < len(label); j++ {
